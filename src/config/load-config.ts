@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { configSchema, type RawConfig } from './schema.js';
+import { TideError } from '../errors.js';
+
+export const defaultConfigPath = '/etc/tide/tide.toml';
+
+export interface Config extends RawConfig {
+  /** Where the config was read from; relative key paths resolve against its folder. */
+  configPath: string;
+  health: RawConfig['health'] & { start: number };
+}
+
+/** SPEC Config: --config PATH, then TIDE_CONFIG, then /etc/tide/tide.toml. */
+export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.TIDE_CONFIG ?? defaultConfigPath;
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TideError('config', `cannot read the config: ${(err as NodeJS.ErrnoException).code ?? err}`, { file: path });
+  }
+  return parseConfig(text, path);
+}
+
+export function parseConfig(text: string, path: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0];
+    throw new TideError('config', `not valid TOML: ${message}`, { file: path });
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.') || '(top level)';
+    throw new TideError('config', `${key}: ${issue.message}`, { file: path });
+  }
+  const config = parsed.data;
+  if (config.service.restart && config.service.unit) {
+    throw new TideError('config', 'service: set either restart or unit, not both', { file: path });
+  }
+  return {
+    ...config,
+    configPath: path,
+    health: { ...config.health, start: config.health.start ?? config.health.timeout },
+  };
+}
+
+/** The argv that restarts the service, or undefined when the config names none. */
+export function restartArgv(config: Config): string[] | undefined {
+  if (config.service.restart) return config.service.restart;
+  if (config.service.unit) return ['systemctl', 'restart', config.service.unit];
+  return undefined;
+}

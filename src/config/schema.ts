@@ -1,0 +1,92 @@
+// SPEC Config: the shape of tide.toml. Validated with zod; durations and sizes become numbers.
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+import { limits } from '../limits.js';
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(text)} (use 500ms, 2s, 5m, 1h)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.string(), z.number()]).transform((text, ctx) => {
+  const bytes = parseSize(text);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(text)} (use 512MiB, 1GiB)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const argv = z.array(z.string()).min(1);
+const mirrorUrl = z.string().regex(/^(https?|file):\/\//, 'a mirror must be an http://, https:// or file:// URL');
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only');
+
+const probe = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('http'),
+    url: z.string().regex(/^https?:\/\//, 'an http:// or https:// URL'),
+    expect: z.number().int().default(200),
+    body: z.string().optional(),
+    insecure: z.boolean().default(false),
+    ca: z.string().optional(),
+  }),
+  z.object({ type: z.literal('tcp'), host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535) }),
+  z.object({ type: z.literal('unit'), unit: z.string() }),
+  z.object({ type: z.literal('command'), argv }),
+  z.object({ type: z.literal('container'), name: z.string() }),
+]);
+
+export const configSchema = z
+  .object({
+    app: name,
+    channel: name.default('stable'),
+    state_dir: z.string().startsWith('/', 'state_dir must be an absolute path'),
+    mirrors: z.array(mirrorUrl).min(1, 'at least one mirror'),
+    keys: z.array(z.string()).min(1, 'at least one trusted key'),
+    threshold: z.number().int().min(1).default(1),
+    keep: z.number().int().min(0).default(1),
+    max_unpacked: size.default(limits.defaultMaxUnpacked),
+    machine_id: z.string().optional(),
+    owner: z.string().optional(),
+    link: z
+      .array(z.object({ path: z.string().startsWith('/', 'link path must be absolute'), target: z.string() }))
+      .default([]),
+    service: z
+      .object({ restart: argv.optional(), unit: z.string().optional() })
+      .default({}),
+    podman: z.object({ argv: argv.default(['podman']) }).default({ argv: ['podman'] }),
+    container: z
+      .array(
+        z.object({
+          name,
+          image: z.string(),
+          args: z.array(z.string()).default([]),
+          command: z.array(z.string()).default([]),
+        }),
+      )
+      .default([]),
+    health: z
+      .object({
+        timeout: duration.default(90_000),
+        start: duration.optional(),
+        interval: duration.default(2_000),
+        stable: duration.default(10_000),
+        probe: z.array(probe).default([]),
+      })
+      .default({ timeout: 90_000, interval: 2_000, stable: 10_000, probe: [] }),
+    schedule: z
+      .object({ cron: z.string().default('17 * * * *'), window: z.string().optional(), delay: duration.optional() })
+      .default({ cron: '17 * * * *' }),
+    metrics: z.object({ textfile: z.string().optional() }).default({}),
+    report: z.object({ url: z.string().optional(), timeout: duration.default(5_000), retries: z.number().int().min(0).default(3) }).optional(),
+  })
+  .refine((c) => c.threshold <= c.keys.length, { message: 'threshold is larger than the number of trusted keys', path: ['threshold'] });
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ProbeSpec = RawConfig['health']['probe'][number];
+export type ContainerSpec = RawConfig['container'][number];
+export type LinkSpec = RawConfig['link'][number];

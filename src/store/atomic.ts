@@ -1,0 +1,58 @@
+// Crash-safe state changes: write a temp file, fsync it, rename it over the
+// target, fsync the directory. A reader sees the old bytes or the new, never a mix.
+import { closeSync, fsyncSync, openSync, renameSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function tempNameFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): void {
+  const temp = tempNameFor(target);
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(target));
+}
+
+export function writeJsonAtomic(target: string, value: unknown, mode = 0o644): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+/** Point `link` at `target` in one rename: the flip that swaps every file of the app. */
+export function replaceSymlinkAtomic(link: string, target: string): void {
+  const temp = tempNameFor(link);
+  symlinkSync(target, temp);
+  try {
+    renameSync(temp, link);
+  } catch (err) {
+    try { unlinkSync(temp); } catch { /* already gone */ }
+    throw err;
+  }
+  fsyncDir(dirname(link));
+}
