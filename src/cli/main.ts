@@ -1,0 +1,97 @@
+// tide's entry point: global flags, then one command. Commands are loaded lazily
+// so `tide status` does not pay for got and openpgp at start-up.
+import { parseArgs } from 'node:util';
+import { ExitCode, exitCodeOf, operatorLine, TideError } from '../errors.js';
+import { createLogger } from '../log/logger.js';
+import type { CliContext, Command } from './context.js';
+
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  check: () => import('./commands/check.js'),
+  update: () => import('./commands/update.js'),
+  verify: () => import('./commands/verify.js'),
+  rollback: () => import('./commands/rollback.js'),
+  status: () => import('./commands/status.js'),
+  history: () => import('./commands/history.js'),
+  recover: () => import('./commands/recover.js'),
+  daemon: () => import('./commands/daemon.js'),
+  release: () => import('./commands/release.js'),
+};
+
+const usage = `usage: tide <command> [options]
+  check    [--channel C] [--json]       is an update available?
+  update   [--channel C] [--version V] [--force] [--json]
+  verify                                settle a pending update (run at boot)
+  rollback                              back to the previous version, verified
+  status   [--json]
+  history  [--json]
+  recover                               recreate missing containers of the current version
+  daemon                                run checks and updates on [schedule]
+  release  keygen | build | sign | promote | revoke | publish | status
+global: --config PATH, --log-format text|json, --quiet, --verbose`;
+
+export async function main(argv: string[]): Promise<number> {
+  const global = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      'log-format': { type: 'string', default: 'text' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: true,
+    strict: false,
+  });
+  const [name, ...rest] = global.positionals;
+  if (global.values.help || !name) {
+    process.stdout.write(usage + '\n');
+    return name || global.values.help ? ExitCode.ok : ExitCode.usage;
+  }
+  const format = global.values['log-format'];
+  if (format !== 'text' && format !== 'json') {
+    return fail(new TideError('usage', `--log-format must be text or json, not ${JSON.stringify(format)}`));
+  }
+  const load = commands[name];
+  if (!load) return fail(new TideError('usage', `unknown command ${JSON.stringify(name)}; run tide --help`));
+  const ctx: CliContext = {
+    configFlag: typeof global.values.config === 'string' ? global.values.config : undefined,
+    logFormat: format,
+    quiet: global.values.quiet === true,
+    verbose: global.values.verbose === true,
+    logger: createLogger({ format, quiet: global.values.quiet === true, verbose: global.values.verbose === true }),
+    out: (line) => process.stdout.write(line + '\n'),
+  };
+  try {
+    const { command } = await load();
+    return await command(commandArgs(argv, name, rest), ctx);
+  } catch (err) {
+    return fail(err, ctx);
+  }
+}
+
+/** Everything after the command name except the global flags already consumed. */
+function commandArgs(argv: string[], name: string, _rest: string[]): string[] {
+  const start = argv.indexOf(name) + 1;
+  const args: string[] = [];
+  for (let i = start; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config' || arg === '--log-format') { i++; continue; }
+    if (arg.startsWith('--config=') || arg.startsWith('--log-format=')) continue;
+    if (['--quiet', '-q', '--verbose', '-v'].includes(arg)) continue;
+    args.push(arg);
+  }
+  return args;
+}
+
+function fail(err: unknown, ctx?: CliContext): number {
+  const line = operatorLine(err);
+  if (ctx?.logFormat === 'json') {
+    const code = err instanceof TideError ? err.code : 'internal';
+    const where = err instanceof TideError ? err.where : {};
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code, message: line, ...where }) + '\n');
+  } else {
+    process.stderr.write(line + '\n');
+  }
+  if (!(err instanceof TideError) && process.env.TIDE_DEBUG) console.error(err);
+  return exitCodeOf(err);
+}

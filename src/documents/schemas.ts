@@ -1,0 +1,73 @@
+// SPEC Channel pointer, Release manifest, Revocations: the signed documents.
+// Unknown fields are ignored (zod strips them); an unknown schema is refused.
+import { z } from 'zod';
+import semver from 'semver';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256');
+const timestamp = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time');
+const version = z.string().refine((v) => semver.valid(v) === v, 'a semantic version');
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+
+/** SPEC Release manifest: relative to releases/<version>/, no `..`, no leading `/`. */
+export const releasePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').some((part) => part === '..' || part === '.' || part === ''), 'a relative path without ".." or empty parts')
+  .refine((p) => !/[\u0000-\u001f\u007f\\]/.test(p), 'no control characters or backslashes');
+
+export const channelPointerSchema = z.object({
+  schema: z.literal(1),
+  app: name,
+  channel: name,
+  version,
+  /** Strictly increases per channel; hosts refuse a lower one. */
+  sequence: z.number().int().nonnegative(),
+  published: timestamp,
+  /** Hosts refuse an expired pointer (freeze attack). */
+  expires: timestamp,
+  manifest: z.object({ path: z.string().min(1), size: z.number().int().positive(), sha256 }),
+  rollout: z.object({ percent: z.number().min(0).max(100) }).optional(),
+});
+
+const bundleArtifact = z.object({
+  type: z.literal('bundle'),
+  path: releasePath,
+  size: z.number().int().nonnegative(),
+  sha256,
+});
+const imageArtifact = z.object({
+  type: z.literal('image'),
+  path: releasePath,
+  size: z.number().int().nonnegative(),
+  sha256,
+  /** The ref the loaded image must carry, e.g. localhost/demo-web:1.2.0. */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:\d+)?[a-z0-9._\/-]*:[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'an image reference with a tag'),
+});
+
+export const releaseManifestSchema = z
+  .object({
+    schema: z.literal(1),
+    app: name,
+    version,
+    published: timestamp,
+    artifacts: z.array(z.discriminatedUnion('type', [bundleArtifact, imageArtifact])),
+  })
+  .refine((m) => m.artifacts.filter((a) => a.type === 'bundle').length === 1, 'exactly one bundle artifact')
+  .refine((m) => new Set(m.artifacts.map((a) => a.path)).size === m.artifacts.length, 'artifact paths are unique');
+
+export const revocationsSchema = z.object({
+  schema: z.literal(1),
+  app: name,
+  sequence: z.number().int().nonnegative(),
+  published: timestamp,
+  expires: timestamp,
+  versions: z.array(z.string()).default([]),
+  keys: z.array(z.string()).default([]),
+});
+
+export type ChannelPointer = z.infer<typeof channelPointerSchema>;
+export type ReleaseManifest = z.infer<typeof releaseManifestSchema>;
+export type Artifact = ReleaseManifest['artifacts'][number];
+export type BundleArtifact = z.infer<typeof bundleArtifact>;
+export type ImageArtifact = z.infer<typeof imageArtifact>;
+export type Revocations = z.infer<typeof revocationsSchema>;
