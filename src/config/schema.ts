@@ -75,6 +75,8 @@ export const configSchema = z
         start: duration.optional(),
         interval: duration.default(2_000),
         stable: duration.default(10_000),
+        /** Not in the spec: refused since the restart for this long = the version died at start (default 3 intervals). */
+        gone_after: duration.optional(),
         probe: z.array(probe).default([]),
       })
       .default({ timeout: 90_000, interval: 2_000, stable: 10_000, probe: [] }),

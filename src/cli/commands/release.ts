@@ -1,0 +1,230 @@
+// `tide release …`: the release engineer's side. Each subcommand parses its flags,
+// calls one function of src/release/, and renders text or --json.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ExitCode, TideError } from '../../errors.js';
+import { parseDuration } from '../../config/units.js';
+import type { CliContext, Command } from '../context.js';
+import { parseFlags } from '../parse-flags.js';
+import { defaultReleaseTree } from '../../release/release-tree.js';
+
+export const releaseUsage = `usage: tide release <subcommand> [options]      (--json on every subcommand)
+  keygen  --name NAME [--email ADDR] [--out DIR | --private PATH --public PATH]
+          an ed25519 signing key GnuPG 2.2 can read: DIR/<name>.key.asc (0600), DIR/<name>.pub.asc
+          (DIR defaults to .; TIDE_KEY_PASSPHRASE, when set, encrypts the private key)
+  build   --app APP --version V --from DIR [--image REF ...] [--podman-argv JSON]
+          [--source-date-epoch SECONDS] [--published TIME] [--key PRIVATE.asc ...] [--tree DIR]
+          releases/V/ with the bundle <app>-<V>.tar.gz, images/<name>.oci.tar per --image, manifest.json
+          (signed when --key is given). Bundle entries are stamped with SOURCE_DATE_EPOCH (flag or
+          environment; default 0) so the same input gives the same bytes; the manifest's "published" is
+          --published, else SOURCE_DATE_EPOCH when set, else now. An existing releases/V is refused.
+  sign    --key PRIVATE.asc [--key PRIVATE.asc ...] FILE ...
+          FILE.asc: one armored block, one signature per --key (threshold signing). Keys are expected
+          to be passphrase-less; an encrypted key is unlocked with TIDE_KEY_PASSPHRASE.
+  promote --app APP --channel C --version V --key PRIVATE.asc [...] [--expires 30d] [--rollout PERCENT] [--tree DIR]
+          channels/C.json(.asc) with the next sequence; the release must be built and signed
+  revoke  --app APP [--version V ...] [--revoke-key FINGERPRINT ...] --key PRIVATE.asc [...] [--expires 30d] [--tree DIR]
+          adds to revocations.json(.asc), next sequence (with nothing to add: re-sign with a new expiry)
+  publish [--tree DIR] MIRROR_DIR_OR_FILE_URL ...
+          copies the tree to directory mirrors: artifacts, manifests, revocations, then pointers, each
+          signature before its document, each file via a temp name and a rename; unchanged files are
+          skipped and nothing is deleted
+  status  --mirror URL [--mirror URL ...] --key PUBLIC.asc [...] [--threshold N] [--app APP] [--channel C ...]
+          one row per mirror and channel; --channel is required unless a file:// mirror lists channels/.
+          exit 0 all in sync and valid, 3 a pointer refused (signature, expired, …), 4 a mirror
+          unreachable or missing the channel, 1 all valid but out of sync
+--tree DIR is the release tree, laid out like the mirror tree (default ./${defaultReleaseTree}).
+--expires takes 30d, 12h, 90m.`;
+
+type Subcommand = (args: string[], ctx: CliContext) => Promise<number>;
+
+const subcommands: Record<string, Subcommand> = { keygen, build, sign, promote, revoke, publish, status };
+
+export const command: Command = async (args, ctx) => {
+  const [name, ...rest] = args;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    ctx.out(releaseUsage);
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  const run = subcommands[name];
+  if (!run) throw new TideError('usage', `unknown release subcommand ${JSON.stringify(name)}; run tide release help`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.out(releaseUsage);
+    return ExitCode.ok;
+  }
+  return run(rest, ctx);
+};
+
+const json = { json: { type: 'boolean', default: false } } as const;
+const tree = { tree: { type: 'string', default: defaultReleaseTree } } as const;
+const keys = { key: { type: 'string', multiple: true, default: [] as string[] } } as const;
+
+function required(value: string | undefined, flag: string, subcommand: string): string {
+  if (value === undefined || value === '') throw new TideError('usage', `release ${subcommand}: ${flag} is required`);
+  return value;
+}
+
+function durationFlag(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new TideError('usage', `${flag} must be a duration like 30d or 12h, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function numberFlag(text: string | undefined, flag: string, pattern: RegExp): number | undefined {
+  if (text === undefined) return undefined;
+  if (!pattern.test(text)) throw new TideError('usage', `${flag} must be a number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+const passphrase = (): string | undefined => process.env.TIDE_KEY_PASSPHRASE || undefined;
+
+async function signingKeys(paths: string[], subcommand: string) {
+  if (paths.length === 0) throw new TideError('usage', `release ${subcommand}: --key PRIVATE.asc is required`);
+  const { readSigningKeys } = await import('../../release/sign-files.js');
+  return readSigningKeys(paths, passphrase());
+}
+
+async function keygen(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release keygen', args, {
+    ...json, name: { type: 'string' }, email: { type: 'string' }, out: { type: 'string' },
+    private: { type: 'string' }, public: { type: 'string' },
+  });
+  const name = required(values.name, '--name', 'keygen');
+  const { generateSigningKey, keyPathsIn } = await import('../../release/generate-key.js');
+  const inDir = keyPathsIn(values.out ?? '.', name);
+  const key = await generateSigningKey({
+    name, email: values.email, passphrase: passphrase(),
+    privatePath: values.private ?? inDir.privatePath, publicPath: values.public ?? inDir.publicPath,
+  });
+  if (values.json) ctx.out(JSON.stringify(key));
+  else ctx.out(`fingerprint ${key.fingerprint}\nprivate key ${key.privatePath} (0600: keep it secret)\npublic key  ${key.publicPath} (give it to hosts: keys = [...])`);
+  return ExitCode.ok;
+}
+
+async function build(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release build', args, {
+    ...json, ...tree, ...keys, app: { type: 'string' }, version: { type: 'string' }, from: { type: 'string' },
+    image: { type: 'string', multiple: true, default: [] }, 'podman-argv': { type: 'string' },
+    'source-date-epoch': { type: 'string' }, published: { type: 'string' },
+  });
+  const epochText = values['source-date-epoch'] ?? process.env.SOURCE_DATE_EPOCH;
+  const published = values.published === undefined ? undefined : new Date(values.published);
+  if (published && Number.isNaN(published.getTime())) throw new TideError('usage', `--published must be an ISO 8601 time, got ${JSON.stringify(values.published)}`);
+  const { buildRelease } = await import('../../release/build-release.js');
+  const built = await buildRelease({
+    tree: values.tree, app: required(values.app, '--app', 'build'), version: required(values.version, '--version', 'build'),
+    sourceDir: required(values.from, '--from', 'build'), images: values.image, podmanArgv: podmanArgv(values['podman-argv']),
+    sourceDateEpoch: numberFlag(epochText, '--source-date-epoch (or SOURCE_DATE_EPOCH)', /^\d+$/), published,
+    signingKeys: values.key.length > 0 ? await signingKeys(values.key, 'build') : undefined,
+  });
+  if (values.json) {
+    ctx.out(JSON.stringify({ dir: built.dir, manifest: built.manifest, bundleEntries: built.bundleEntries, signatureFile: built.signatureFile ?? null }));
+    return ExitCode.ok;
+  }
+  ctx.out(`built ${built.dir}`);
+  for (const a of built.manifest.artifacts) ctx.out(`  ${a.type.padEnd(6)} ${a.path}  ${a.size} bytes  sha256 ${a.sha256}${a.type === 'image' ? `  ${a.image}` : ''}`);
+  ctx.out(built.signatureFile ? `  signed  ${built.signatureFile}` : `  next: tide release sign --key KEY ${built.manifestFile}`);
+  return ExitCode.ok;
+}
+
+function podmanArgv(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    argv = undefined;
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) {
+    throw new TideError('usage', `--podman-argv must be a JSON array of strings like ["podman","--root","/x"], got ${text}`);
+  }
+  return argv as string[];
+}
+
+async function sign(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseFlags('release sign', args, { ...json, ...keys }, true);
+  const keyList = await signingKeys(values.key, 'sign');
+  const { signFiles } = await import('../../release/sign-files.js');
+  const signed = await signFiles(positionals, keyList);
+  if (values.json) ctx.out(JSON.stringify(signed));
+  else for (const s of signed) ctx.out(`signed ${s.file} -> ${s.signatureFile} (${s.signers.length} key(s): ${s.signers.join(', ')})`);
+  return ExitCode.ok;
+}
+
+async function promote(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release promote', args, {
+    ...json, ...tree, ...keys, app: { type: 'string' }, channel: { type: 'string' }, version: { type: 'string' },
+    expires: { type: 'string' }, rollout: { type: 'string' },
+  });
+  const request = {
+    tree: values.tree, app: required(values.app, '--app', 'promote'), channel: required(values.channel, '--channel', 'promote'),
+    version: required(values.version, '--version', 'promote'), expiresInMs: durationFlag(values.expires, '--expires'),
+    rolloutPercent: numberFlag(values.rollout?.replace(/%$/, ''), '--rollout', /^\d+(\.\d+)?$/),
+  };
+  const { promoteChannel } = await import('../../release/promote-channel.js');
+  const promoted = await promoteChannel({ ...request, signingKeys: await signingKeys(values.key, 'promote') });
+  const p = promoted.pointer;
+  if (values.json) ctx.out(JSON.stringify({ ...promoted }));
+  else {
+    const was = promoted.previousSequence === null ? 'new channel' : `was ${promoted.previousVersion} at sequence ${promoted.previousSequence}`;
+    ctx.out(`channel ${p.channel} -> ${p.version}, sequence ${p.sequence} (${was}), expires ${p.expires}${p.rollout ? `, rollout ${p.rollout.percent}%` : ''}`);
+    ctx.out(`wrote ${promoted.pointerFile} and ${promoted.signatureFile}; next: tide release publish --tree ${values.tree} MIRROR...`);
+  }
+  return ExitCode.ok;
+}
+
+async function revoke(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release revoke', args, {
+    ...json, ...tree, ...keys, app: { type: 'string' }, version: { type: 'string', multiple: true, default: [] },
+    'revoke-key': { type: 'string', multiple: true, default: [] }, expires: { type: 'string' },
+  });
+  const { revokeReleases } = await import('../../release/revoke-releases.js');
+  const written = await revokeReleases({
+    tree: values.tree, app: required(values.app, '--app', 'revoke'), versions: values.version, keys: values['revoke-key'],
+    expiresInMs: durationFlag(values.expires, '--expires'), signingKeys: await signingKeys(values.key, 'revoke'),
+  });
+  const r = written.revocations;
+  if (values.json) ctx.out(JSON.stringify(written));
+  else {
+    ctx.out(`revocations sequence ${r.sequence}, expires ${r.expires}: versions [${r.versions.join(', ')}], keys [${r.keys.join(', ')}]`);
+    ctx.out(`added versions [${written.added.versions.join(', ')}], keys [${written.added.keys.join(', ')}]; wrote ${written.file}`);
+  }
+  return ExitCode.ok;
+}
+
+async function publish(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseFlags('release publish', args, { ...json, ...tree }, true);
+  const { publishTree } = await import('../../release/publish-tree.js');
+  const published = await publishTree({ tree: values.tree, mirrors: positionals });
+  if (values.json) ctx.out(JSON.stringify(published));
+  else for (const m of published) {
+    ctx.out(`${m.mirror}: copied ${m.copied.length} file(s), ${m.unchanged.length} unchanged`);
+    for (const f of m.copied) ctx.out(`  ${f.stage.padEnd(11)} ${f.path}`);
+  }
+  return ExitCode.ok;
+}
+
+async function status(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release status', args, {
+    ...json, ...keys, mirror: { type: 'string', multiple: true, default: [] }, threshold: { type: 'string' },
+    app: { type: 'string' }, channel: { type: 'string', multiple: true, default: [] },
+  });
+  const { mirrorStatus } = await import('../../release/mirror-status.js');
+  const report = await mirrorStatus({
+    mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
+    threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
+  });
+  if (values.json) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync }));
+  else {
+    const { renderStatusTable } = await import('../../release/status-table.js');
+    for (const line of renderStatusTable(report)) ctx.out(line);
+  }
+  return report.exitCode;
+}
+
+/** A bare directory is taken as a file:// mirror, for convenience next to publish. */
+function mirrorUrl(mirror: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirror)) return mirror;
+  return pathToFileURL(resolve(mirror)).href;
+}

@@ -1,0 +1,26 @@
+// SPEC `tide status --json`. Reads the state dir only: no network, no lock, fast start.
+import type { Command } from '../context.js';
+import { parseFlags } from '../parse-flags.js';
+import { loadHostConfig } from '../host-command.js';
+import { readHostStatus } from '../../store/host-status.js';
+
+export const command: Command = async (args, cli) => {
+  const { values } = parseFlags('status', args, { json: { type: 'boolean', default: false } });
+  const status = readHostStatus(loadHostConfig(cli));
+  if (values.json) {
+    cli.out(JSON.stringify(status));
+    return 0;
+  }
+  const pending = status.pending ? `${status.pending.from ?? '(nothing)'} → ${status.pending.to}, phase ${status.pending.phase}, deadline ${status.pending.deadline}` : 'none';
+  cli.out([
+    `app:         ${status.app}`,
+    `channel:     ${status.channel}`,
+    `current:     ${status.current ?? '(none)'}`,
+    `previous:    ${status.previous ?? '(none)'}`,
+    `pending:     ${pending}`,
+    `bad:         ${status.bad.length ? status.bad.join(', ') : '(none)'}`,
+    `last check:  ${status.lastCheck ?? 'never'}`,
+    `last result: ${status.lastResult ?? '(none)'}`,
+  ].join('\n'));
+  return 0;
+};

@@ -1,0 +1,19 @@
+import type { Command } from '../context.js';
+import { parseFlags } from '../parse-flags.js';
+import { withMachine, renderOutcome, loadHostConfig } from '../host-command.js';
+import { runUpdate } from '../../machine/run-update.js';
+import { progressBarFor } from '../progress.js';
+
+export const command: Command = async (args, cli) => {
+  const { values } = parseFlags('update', args, {
+    channel: { type: 'string' },
+    version: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  });
+  const channel = values.channel ?? loadHostConfig(cli).channel;
+  const outcome = await withMachine(cli, 'update', (machine) =>
+    runUpdate(machine, { channel, version: values.version, force: values.force === true }),
+    { progress: progressBarFor(cli) });
+  return renderOutcome(cli, outcome, values.json === true);
+};

@@ -1,0 +1,40 @@
+// Shared by the host commands: load the config, wire the context, hold the lock.
+import { loadConfig, configPathFrom, type Config } from '../config/load-config.js';
+import { withStateLock } from '../machine/lock.js';
+import { createMachineContext, abortOnSignals } from '../machine/wire-context.js';
+import type { MachineContext } from '../machine/context.js';
+import type { CliContext } from './context.js';
+import { exitCodeOfOutcome, type TransactionOutcome } from '../machine/outcome.js';
+
+export function loadHostConfig(ctx: CliContext): Config {
+  return loadConfig(configPathFrom(ctx.configFlag));
+}
+
+export async function withMachine<T>(cli: CliContext, command: string, body: (m: MachineContext) => Promise<T>, extra: Partial<MachineContext> = {}): Promise<T> {
+  const config = loadHostConfig(cli);
+  const machine = createMachineContext(config, cli.logger, extra);
+  const stopListening = abortOnSignals(machine);
+  try {
+    return await withStateLock(config.state_dir, command, () => body(machine));
+  } finally {
+    stopListening();
+  }
+}
+
+/** Print a transaction's outcome (text or --json) and return its exit code. */
+export function renderOutcome(cli: CliContext, outcome: TransactionOutcome, json: boolean): number {
+  if (json) cli.out(JSON.stringify(outcome));
+  else if (!cli.quiet || outcome.result === 'rolled-back' || outcome.result === 'rollback-failed') cli.out(outcomeLine(outcome));
+  return exitCodeOfOutcome(outcome);
+}
+
+function outcomeLine(o: TransactionOutcome): string {
+  switch (o.result) {
+    case 'committed': return `updated ${o.from ?? '(nothing)'} → ${o.to}: ${o.reason}`;
+    case 'up-to-date': return `up to date: ${o.to ?? '(nothing)'}`;
+    case 'skipped': return `not updating: ${o.reason}`;
+    case 'rolled-back': return `${o.to} was unhealthy, rolled back to ${o.from}: ${o.reason}`;
+    case 'rollback-failed': return `${o.to} was unhealthy and the rollback failed: ${o.reason}`;
+    case 'nothing-pending': return 'nothing pending';
+  }
+}

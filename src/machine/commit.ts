@@ -1,0 +1,59 @@
+// Healthy: record the success, remove the marker, run post-commit, prune old versions.
+import { rmSync } from 'node:fs';
+import { appendHistory, updateHostState } from '../store/host-state.js';
+import { readVersionLink } from '../store/version-links.js';
+import { removePendingMarker, type PendingMarker } from './pending-marker.js';
+import { runBundleHook } from './bundle-hooks.js';
+import { installedVersions } from './stage-release.js';
+import type { MachineContext } from './context.js';
+import type { TransactionOutcome } from './outcome.js';
+
+export async function commitTransaction(ctx: MachineContext, marker: PendingMarker, reason: string): Promise<TransactionOutcome> {
+  const durationMs = Date.now() - Date.parse(marker.startedAt);
+  const result = marker.kind === 'rollback' ? 'manual-rollback' : 'committed';
+  updateHostState(ctx.layout, (state) => {
+    // Resumed after a crash between this write and the marker's removal: record once.
+    const last = state.history.at(-1);
+    if (last && last.to === marker.to && last.from === marker.from && last.result === result && Date.parse(last.time) >= Date.parse(marker.startedAt)) return;
+    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs });
+    state.bad = state.bad.filter((v) => v !== marker.to);
+    state.counters.updates += 1;
+    state.lastResult = 'committed';
+    state.lastSuccess = ctx.now().toISOString();
+  });
+  removePendingMarker(ctx.layout);
+  ctx.logger.log('info', { event: 'commit', message: `committed ${marker.to}`, from: marker.from, to: marker.to, phase: 'committing', result: 'committed', durationMs });
+  // After the marker is gone, nothing here can undo the commit: failures are only logged.
+  await runBundleHook(ctx, ctx.layout.versionDir(marker.to), 'post-commit', marker.from, marker.to).catch((err) =>
+    ctx.logger.log('warn', { event: 'hook', message: `post-commit: ${(err as Error).message}` }));
+  await ctx.containers?.commit(marker.to).catch((err) =>
+    ctx.logger.log('warn', { event: 'containers', message: `cleaning up old containers: ${(err as Error).message}` }));
+  pruneVersions(ctx);
+  return { result: 'committed', from: marker.from, to: marker.to, reason, durationMs };
+}
+
+/** SPEC Host layout: keep current, previous, and `keep` more (the most recently installed). */
+export function pruneVersions(ctx: MachineContext): string[] {
+  const keepAlways = new Set([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].filter((v): v is string => v !== null));
+  const others = installedVersions(ctx).filter((v) => !keepAlways.has(v));
+  const byAge = others
+    .map((v) => ({ v, mtime: statMtime(ctx.layout.versionDir(v)) }))
+    .sort((a, b) => b.mtime - a.mtime)
+    .map((x) => x.v);
+  const pruned = byAge.slice(ctx.config.keep);
+  for (const version of pruned) {
+    rmSync(ctx.layout.versionDir(version), { recursive: true, force: true });
+    rmSync(ctx.layout.artifactsDir(version), { recursive: true, force: true });
+  }
+  if (pruned.length > 0) ctx.logger.log('info', { event: 'prune', message: `pruned ${pruned.join(', ')}` });
+  return pruned;
+}
+
+import { statSync } from 'node:fs';
+function statMtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

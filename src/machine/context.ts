@@ -1,0 +1,55 @@
+// The side effects a transaction needs, behind narrow interfaces, wired once.
+// Tests pass fakes for unit tests and the real thing end to end.
+import type { Config } from '../config/load-config.js';
+import type { Logger } from '../log/logger.js';
+import type { MirrorClient, ProgressListener } from '../mirror/mirror-client.js';
+import type { ProcessRunner } from '../system/process-runner.js';
+import type { ReleaseManifest } from '../documents/schemas.js';
+import type { ProbeAttempt } from '../health/probes.js';
+import { layoutFor, type Layout } from '../store/layout.js';
+
+/** Podman images of a release (the containers issue); absent when the app has none. */
+export interface ImageStage {
+  /** Load a staged release's image artifacts; refuse a wrong ref. */
+  load(manifest: ReleaseManifest): Promise<void>;
+}
+
+/** Containers swapped with the release; absent when the config has none. */
+export interface ContainerSwap {
+  /** Recreate the release's containers with `version`'s images. */
+  switchTo(version: string): Promise<void>;
+  /** After commit: remove what the old version left for a fast rollback. */
+  commit(version: string): Promise<void>;
+  /** `tide recover` and boot: recreate missing or stopped containers of the current version. */
+  reconcile?(): Promise<void>;
+}
+
+export interface MachineContext {
+  config: Config;
+  layout: Layout;
+  logger: Logger;
+  client: MirrorClient;
+  runner: ProcessRunner;
+  prober: ProbeAttempt;
+  now: () => Date;
+  machineId: string;
+  /** Set by SIGTERM: finish or undo the step in progress, then stop. */
+  interrupt: AbortController;
+  images?: ImageStage;
+  containers?: ContainerSwap;
+  progress?: (path: string, total: number) => ProgressListener | undefined;
+  /** Test hook: SIGKILL this process at a named point (TIDE_TEST_CRASH_AT). */
+  crashPoint: (name: string) => void;
+}
+
+export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): (name: string) => void {
+  const wanted = env.TIDE_TEST_CRASH_AT;
+  if (!wanted) return () => undefined;
+  return (name) => {
+    if (name === wanted) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+export function layoutOf(config: Config): Layout {
+  return layoutFor(config.state_dir);
+}

@@ -1,0 +1,37 @@
+// `tide rollback`: back to `previous`, through the same swap → restart → probe
+// machinery, so a crash in the middle is settled by `tide verify` like an update.
+import { TideError } from '../errors.js';
+import { readVersionLink } from '../store/version-links.js';
+import { existsSync } from 'node:fs';
+import { writePendingMarker, type PendingMarker } from './pending-marker.js';
+import { settlePending } from './settle-pending.js';
+import { driveTransaction } from './drive-transaction.js';
+import type { MachineContext } from './context.js';
+import type { TransactionOutcome } from './outcome.js';
+
+export async function runManualRollback(ctx: MachineContext): Promise<TransactionOutcome> {
+  const leftover = await settlePending(ctx);
+  if (leftover) return leftover;
+  const current = readVersionLink(ctx.layout.current);
+  const previous = readVersionLink(ctx.layout.previous);
+  if (previous === null || !existsSync(ctx.layout.versionDir(previous))) {
+    throw new TideError('usage', `there is no previous version to roll back to (current is ${current ?? 'nothing'})`, { file: ctx.layout.previous });
+  }
+  const now = ctx.now();
+  const marker: PendingMarker = {
+    schema: 1,
+    app: ctx.config.app,
+    kind: 'rollback',
+    from: current,
+    to: previous,
+    // If `previous` turns out unhealthy, flipping back restores previous → itself.
+    previousBefore: previous,
+    phase: 'swapping',
+    deadline: new Date(now.getTime() + ctx.config.health.timeout).toISOString(),
+    attempt: 1,
+    startedAt: now.toISOString(),
+    reason: 'manual rollback',
+  };
+  writePendingMarker(ctx.layout, marker);
+  return driveTransaction(ctx, marker);
+}

@@ -1,0 +1,56 @@
+// Probe the version that was just restarted, as the transaction sees it: the
+// configured probes, plus "dead at start" detection so a version that never
+// answers is rolled back long before the health timeout.
+import { settleHealth, type HealthVerdict } from '../health/settle-health.js';
+import { describeProbe, type ProbeAttempt } from '../health/probes.js';
+import { isFailed } from '../system/systemd.js';
+import { formatDuration } from '../config/units.js';
+import type { ProbeSpec } from '../config/schema.js';
+import type { MachineContext } from './context.js';
+
+/** Probes that can see a process die: nothing listening where it used to. */
+const watchesAPort = (p: ProbeSpec) => p.type === 'http' || p.type === 'tcp';
+
+/**
+ * Wraps the prober to remember since when each port probe has been refused without
+ * a break; when every one has been refused for `goneAfterMs` since the restart, the
+ * version is taken as dead at start.
+ */
+function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: number) {
+  const refusedSince = new Map<ProbeSpec, number | null>(probes.filter(watchesAPort).map((p) => [p, performance.now()]));
+  const attempt: ProbeAttempt = async (probe, budget) => {
+    const result = await prober(probe, budget);
+    if (refusedSince.has(probe)) {
+      const since = refusedSince.get(probe);
+      refusedSince.set(probe, result.refused ? since ?? performance.now() : null);
+    }
+    return result;
+  };
+  const deadAtStart = (): string | false => {
+    if (refusedSince.size === 0) return false;
+    const now = performance.now();
+    for (const since of refusedSince.values()) if (since === null || now - since < goneAfterMs) return false;
+    const names = [...refusedSince.keys()].map(describeProbe).join(', ');
+    return `${names}: nothing answered for ${formatDuration(goneAfterMs)} after the restart (the version is not running)`;
+  };
+  return { attempt, deadAtStart };
+}
+
+export async function probeVersion(ctx: MachineContext, version: string): Promise<HealthVerdict> {
+  const { health, service } = ctx.config;
+  const goneAfterMs = health.gone_after ?? Math.max(3 * health.interval, 3_000);
+  const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs);
+  ctx.logger.log('info', { event: 'probe', message: `probing ${version} (${health.probe.length} probe(s), stable ${formatDuration(health.stable)}, timeout ${formatDuration(health.timeout)})`, to: version });
+  const verdict = await settleHealth(health.probe, health, {
+    attempt: watch.attempt,
+    signal: ctx.interrupt.signal,
+    isServiceGone: async () => {
+      if (service.unit && (await isFailed(ctx.runner, service.unit))) return `unit ${service.unit} failed`;
+      return watch.deadAtStart();
+    },
+    onAttempt: (probe, result) =>
+      ctx.logger.log('debug', { event: 'probe', message: `${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version }),
+  });
+  ctx.logger.log(verdict.healthy ? 'info' : 'warn', { event: 'probe', message: `${version} ${verdict.healthy ? 'is healthy' : 'is unhealthy'}: ${verdict.reason}`, to: version, result: verdict.healthy ? 'healthy' : 'unhealthy', durationMs: Math.round(verdict.elapsedMs) });
+  return verdict;
+}

@@ -1,0 +1,123 @@
+// `tide update` as one transaction: settle leftovers, find and verify the release,
+// decide, stage, pre-swap hook, marker, then swap → restart → probe → commit or
+// roll back. Everything that can refuse runs before the marker is written.
+import { readTrustedKeysFromConfig } from './trusted-keys-file.js';
+import { findRelease, type FoundRelease } from '../plan/find-release.js';
+import { decideUpdate, type UpdateDecision } from '../plan/decide-update.js';
+import { inRollout } from '../plan/rollout.js';
+import { readHostState, updateHostState } from '../store/host-state.js';
+import { readVersionLink } from '../store/version-links.js';
+import { TideError } from '../errors.js';
+import { writePendingMarker, type PendingMarker } from './pending-marker.js';
+import { stageRelease, forgetArtifacts } from './stage-release.js';
+import { runBundleHook } from './bundle-hooks.js';
+import { settlePending } from './settle-pending.js';
+import { driveTransaction } from './drive-transaction.js';
+import { rmSync } from 'node:fs';
+import type { MachineContext } from './context.js';
+import type { TransactionOutcome } from './outcome.js';
+
+export interface UpdateRequest {
+  channel: string;
+  /** `--version V`: that release instead of the channel's. */
+  version?: string;
+  /** SPEC Commands: ignores the rollout bucket and the bad-version list, never a signature. */
+  force: boolean;
+}
+
+export interface CheckResult {
+  found: FoundRelease;
+  decision: UpdateDecision;
+  current: string | null;
+}
+
+/** The fetch-and-decide half shared by `tide check` and `tide update`. Records what it accepted. */
+export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest): Promise<CheckResult> {
+  const state = readHostState(ctx.layout);
+  const keys = await readTrustedKeysFromConfig(ctx.config);
+  const found = await findRelease({
+    app: ctx.config.app,
+    channel: request.channel,
+    mirrors: ctx.config.mirrors,
+    client: ctx.client,
+    trust: { keys, threshold: ctx.config.threshold, now: ctx.now() },
+    knownRevocations: state.revocations,
+    acceptedSequence: state.sequences[request.channel],
+    version: request.version,
+    logger: ctx.logger,
+  }).finally(() => updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); }));
+  updateHostState(ctx.layout, (s) => {
+    if (found.pointer) s.sequences[request.channel] = Math.max(s.sequences[request.channel] ?? 0, found.pointer.sequence);
+    s.revocations = found.revocations;
+  });
+  const current = readVersionLink(ctx.layout.current);
+  const target = found.manifest.version;
+  const decision = decideUpdate({
+    target,
+    current,
+    revokedVersions: found.revocations.versions,
+    badVersions: state.bad,
+    inRollout: inRollout(ctx.machineId, ctx.config.app, target, found.pointer?.rollout?.percent),
+    force: request.force,
+  }, { file: found.pointer ? `channels/${request.channel}.json` : `releases/${target}/manifest.json` });
+  return { found, decision, current };
+}
+
+export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Promise<TransactionOutcome> {
+  const leftover = await settlePending(ctx);
+  if (leftover) return leftover;
+  const started = Date.now();
+  const { found, decision, current } = await checkForUpdate(ctx, request).catch((err) => {
+    updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
+    throw err;
+  });
+  if (decision.action === 'none') {
+    updateHostState(ctx.layout, (s) => { s.lastResult = 'up-to-date'; s.lastSuccess = ctx.now().toISOString(); });
+    ctx.logger.log('info', { event: 'check', message: `nothing to do: ${decision.reason}`, from: current, to: decision.version, result: 'up-to-date' });
+    return { result: current === decision.version ? 'up-to-date' : 'skipped', from: current, to: decision.version, reason: decision.reason };
+  }
+  ctx.logger.log('info', { event: 'check', message: `installing ${decision.version} (${decision.reason})`, from: current, to: decision.version });
+  const marker = await prepareSwap(ctx, found, current, request.channel).catch((err) => {
+    updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
+    throw err;
+  });
+  const outcome = await driveTransaction(ctx, marker);
+  return { ...outcome, durationMs: Date.now() - started };
+}
+
+/** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */
+async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<PendingMarker> {
+  const staged = await stageRelease(ctx, found.manifest, found.mirrors);
+  ctx.crashPoint('after-staging');
+  if (ctx.interrupt.signal.aborted) {
+    discardStaged(ctx, staged.version);
+    throw new TideError('internal', 'interrupted (SIGTERM) before the swap; nothing changed');
+  }
+  const hook = await runBundleHook(ctx, staged.versionDir, 'pre-swap', current, staged.version);
+  if (!hook.ok) {
+    discardStaged(ctx, staged.version);
+    throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: `${staged.version}/hooks/pre-swap` });
+  }
+  const now = ctx.now();
+  const marker: PendingMarker = {
+    schema: 1,
+    app: ctx.config.app,
+    kind: 'update',
+    from: current,
+    to: staged.version,
+    previousBefore: readVersionLink(ctx.layout.previous),
+    phase: 'swapping',
+    deadline: new Date(now.getTime() + ctx.config.health.timeout).toISOString(),
+    attempt: 1,
+    startedAt: now.toISOString(),
+  };
+  writePendingMarker(ctx.layout, marker);
+  ctx.logger.log('info', { event: 'marker', message: `pending marker written for ${current ?? '(nothing)'} → ${staged.version} on channel ${channel}`, from: current, to: staged.version, phase: 'swapping' });
+  ctx.crashPoint('after-marker');
+  return marker;
+}
+
+function discardStaged(ctx: MachineContext, version: string): void {
+  rmSync(ctx.layout.versionDir(version), { recursive: true, force: true });
+  forgetArtifacts(ctx, version);
+}

@@ -1,0 +1,110 @@
+// Stage a verified release: download every artifact (hash-checked while streaming),
+// extract the bundle into a staging dir under every bundle rule, check the
+// [[link]] targets, then move it into versions/<version>. Nothing here touches
+// the running version: on any refusal the staging dir is removed.
+import { mkdirSync, renameSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { isTideError } from '../errors.js';
+import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
+import { extractBundle } from '../bundle/extract.js';
+import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
+import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
+import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
+import type { MachineContext } from './context.js';
+
+export interface StagedRelease {
+  version: string;
+  versionDir: string;
+  manifest: ReleaseManifest;
+}
+
+export function bundleOf(manifest: ReleaseManifest): BundleArtifact {
+  return manifest.artifacts.find((a): a is BundleArtifact => a.type === 'bundle')!;
+}
+
+/** SPEC Host layout: leftovers of an interrupted staging are garbage; remove them first. */
+export function clearStaging(ctx: MachineContext): void {
+  rmSync(ctx.layout.staging, { recursive: true, force: true });
+}
+
+async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<void> {
+  const dir = ctx.layout.artifactsDir(manifest.version);
+  for (const artifact of manifest.artifacts) {
+    const dest = join(dir, artifact.path);
+    if (await fileMatches(dest, artifact)) continue;
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    const path = `releases/${manifest.version}/${artifact.path}`;
+    ctx.logger.log('info', { event: 'download', message: `downloading ${path} (${artifact.size} bytes)`, to: manifest.version });
+    await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger, ctx.progress?.(path, artifact.size));
+  }
+  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+async function extractInto(ctx: MachineContext, manifest: ReleaseManifest): Promise<string> {
+  mkdirSync(ctx.layout.staging, { recursive: true, mode: 0o755 });
+  const stagingDir = join(ctx.layout.staging, `${manifest.version}-${randomBytes(4).toString('hex')}`);
+  const archivePath = join(ctx.layout.artifactsDir(manifest.version), bundleOf(manifest).path);
+  try {
+    const { entries, unpackedBytes } = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked });
+    ctx.logger.log('info', { event: 'stage', message: `extracted ${entries} entries (${unpackedBytes} bytes) of ${manifest.version}`, to: manifest.version });
+    checkLinkTargets(stagingDir, ctx.config.link, manifest.version);
+    return stagingDir;
+  } catch (err) {
+    rmSync(stagingDir, { recursive: true, force: true });
+    throw isTideError(err) ? err.at({ file: `releases/${manifest.version}/${bundleOf(manifest).path}` }) : err;
+  }
+}
+
+export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<StagedRelease> {
+  const version = manifest.version;
+  try {
+    await downloadArtifacts(ctx, manifest, mirrors);
+  } catch (err) {
+    // A refusal (tampered, oversized) leaves nothing behind; a network failure keeps .part files to resume.
+    if (isTideError(err) && err.exitCode === 3) forgetArtifacts(ctx, version);
+    throw err;
+  }
+  let stagingDir: string;
+  try {
+    stagingDir = await extractInto(ctx, manifest);
+    await ctx.images?.load(manifest);
+  } catch (err) {
+    forgetArtifacts(ctx, version);
+    throw err;
+  }
+  const versionDir = ctx.layout.versionDir(version);
+  mkdirSync(ctx.layout.versions, { recursive: true, mode: 0o755 });
+  if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });
+  renameSync(stagingDir, versionDir);
+  fsyncDir(ctx.layout.versions);
+  rmSync(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
+  return { version, versionDir, manifest };
+}
+
+/** Remove a version's downloaded artifacts unless an installed version still needs them. */
+export function forgetArtifacts(ctx: MachineContext, version: string): void {
+  if ([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].includes(version)) return;
+  rmSync(ctx.layout.artifactsDir(version), { recursive: true, force: true });
+}
+
+export function installedVersions(ctx: MachineContext): string[] {
+  try {
+    return readdirSync(ctx.layout.versions);
+  } catch {
+    return [];
+  }
+}
+
+/** A verified artifact kept from an earlier run need not be downloaded again. */
+async function fileMatches(path: string, expect: { size: number; sha256: string }): Promise<boolean> {
+  try {
+    if (statSync(path).size !== expect.size) return false;
+  } catch {
+    return false;
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex') === expect.sha256;
+}
