@@ -1,0 +1,80 @@
+// The narrow interface between the update and its untrusted mirrors: raw bytes
+// of small documents (verified later by src/trust), and artifacts written to
+// disk only once their signed size and sha256 match.
+import { limits } from '../limits.js';
+import { createHttpMirrorClient } from './http-mirror-client.js';
+import { createFileMirrorClient } from './file-mirror-client.js';
+import { mirrorScheme } from './mirror-path.js';
+
+export interface FetchedDocument {
+  /** The raw bytes, exactly as served (signatures are checked over these). Empty when not modified. */
+  bytes: Buffer;
+  /** Validators to send next time for a cheap no-op check. */
+  etag?: string;
+  lastModified?: string;
+  /** The mirror answered "304 Not Modified" to the validators we sent. */
+  notModified?: boolean;
+}
+
+/** Validators from an earlier answer of the same mirror. */
+export interface ConditionalRequest {
+  etag?: string;
+  lastModified?: string;
+}
+
+/** What the signed document says an artifact is. */
+export interface ExpectedArtifact {
+  size: number;
+  /** Lowercase hex. */
+  sha256: string;
+}
+
+export type ProgressListener = (bytes: number, total: number) => void;
+
+export interface MirrorClient {
+  /** Fetch a document of at most `maxBytes` (refused with 'size' as soon as it is known to be larger). */
+  fetchDocument(mirror: string, path: string, maxBytes: number, conditional?: ConditionalRequest): Promise<FetchedDocument>;
+  /**
+   * Download to `dest` through `dest + '.part'`, resuming a leftover part, never reading past
+   * `expect.size`; `dest` appears (renamed, fsynced) only when size and sha256 match.
+   */
+  downloadArtifact(
+    mirror: string,
+    path: string,
+    expect: ExpectedArtifact,
+    dest: string,
+    onProgress?: ProgressListener,
+  ): Promise<void>;
+}
+
+/** Timeouts and limits of mirror transfers; tests inject small values. */
+export interface MirrorOptions {
+  connectTimeoutMs: number;
+  stallTimeoutMs: number;
+  documentDeadlineMs: number;
+  minBytesPerSecond: number;
+  minRateGraceMs: number;
+  maxRedirects: number;
+}
+
+export const defaultMirrorOptions: MirrorOptions = {
+  connectTimeoutMs: limits.connectTimeoutMs,
+  stallTimeoutMs: limits.stallTimeoutMs,
+  documentDeadlineMs: limits.documentDeadlineMs,
+  minBytesPerSecond: limits.minBytesPerSecond,
+  minRateGraceMs: limits.minRateGraceMs,
+  maxRedirects: limits.maxRedirects,
+};
+
+/** One client for every mirror: each call goes to the http(s) or the file:// client by the mirror's scheme. */
+export function createMirrorClient(options: Partial<MirrorOptions> = {}): MirrorClient {
+  const settled = { ...defaultMirrorOptions, ...options };
+  const clients = { http: createHttpMirrorClient(settled), file: createFileMirrorClient() };
+  const clientFor = (mirror: string): MirrorClient => clients[mirrorScheme(mirror)];
+  return {
+    fetchDocument: async (mirror, path, maxBytes, conditional) =>
+      clientFor(mirror).fetchDocument(mirror, path, maxBytes, conditional),
+    downloadArtifact: async (mirror, path, expect, dest, onProgress) =>
+      clientFor(mirror).downloadArtifact(mirror, path, expect, dest, onProgress),
+  };
+}
