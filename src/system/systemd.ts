@@ -1,0 +1,67 @@
+// systemd through `systemctl`, run by the process runner (tests pass a fake runner:
+// systemd is not PID 1 on build machines).
+import { limits } from '../limits.js';
+import { describeExit, lastLine, type ProcessRunner } from './process-runner.js';
+
+export interface SystemctlOptions {
+  /** argv prefix; e.g. ["systemctl", "--user"]. */
+  systemctl?: string[];
+  timeoutMs?: number;
+}
+
+export interface UnitState {
+  /** What `systemctl is-active` printed: active, inactive, failed, activating, … or unknown. */
+  state: string;
+  /** One line for reasons: the state, or why systemctl could not tell. */
+  detail: string;
+}
+
+/** `systemctl is-active UNIT`; its exit code is non-zero for every state but active, so read stdout. */
+export async function unitState(runner: ProcessRunner, unit: string, opts: SystemctlOptions = {}): Promise<UnitState> {
+  const systemctl = opts.systemctl ?? ['systemctl'];
+  const timeoutMs = opts.timeoutMs ?? limits.probeAttemptTimeoutMs;
+  const result = await runner.run([...systemctl, 'is-active', unit], { timeoutMs });
+  const state = lastLine(result.stdout);
+  if (state && !result.timedOut) return { state, detail: state };
+  return { state: 'unknown', detail: `unknown (systemctl ${describeExit(result, timeoutMs)})` };
+}
+
+export async function isActive(runner: ProcessRunner, unit: string, opts?: SystemctlOptions): Promise<boolean> {
+  return (await unitState(runner, unit, opts)).state === 'active';
+}
+
+/** A failed unit stays failed until something restarts it: the health probe gives up at once. */
+export async function isFailed(runner: ProcessRunner, unit: string, opts?: SystemctlOptions): Promise<boolean> {
+  return (await unitState(runner, unit, opts)).state === 'failed';
+}
+
+export interface RestartOutcome {
+  ok: boolean;
+  /** "ran systemctl restart demo.service" or "systemctl restart demo.service exited 1: …". */
+  detail: string;
+}
+
+/**
+ * SPEC [service]: run the restart argv (`restart = [...]`, or `systemctl restart UNIT`
+ * for `unit = ...`). Does not throw on failure: the transaction decides what a failed
+ * restart means (roll back on the way forward, record and go on during a rollback).
+ */
+export async function restartService(
+  runner: ProcessRunner,
+  argv: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RestartOutcome> {
+  const timeoutMs = opts.timeoutMs ?? limits.serviceRestartTimeoutMs;
+  const result = await runner.run(argv, { timeoutMs, env: opts.env });
+  const command = argv.join(' ');
+  if (result.code === 0 && !result.timedOut) return { ok: true, detail: `ran ${command}` };
+  return { ok: false, detail: `${command} ${describeExit(result, timeoutMs)}` };
+}
+
+export function restartUnit(
+  runner: ProcessRunner,
+  unit: string,
+  opts: SystemctlOptions = {},
+): Promise<RestartOutcome> {
+  return restartService(runner, [...(opts.systemctl ?? ['systemctl']), 'restart', unit], { timeoutMs: opts.timeoutMs });
+}
