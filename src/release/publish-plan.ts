@@ -1,0 +1,159 @@
+// `tide release publish`, part one: decide everything before the first write.
+// Which files of the tree go out, in which order, and which a mirror already has;
+// refuse, before touching any mirror, what would break a host or a mirror.
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TideError } from '../errors.js';
+import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../documents/parse-document.js';
+import { digestFile, inTree, readIfExists, treePaths, type FileDigest } from './release-tree.js';
+
+/**
+ * SPEC Mirror tree, in the order a mirror receives it: a reader never sees a
+ * pointer before its manifest and artifacts, nor a manifest before its artifacts.
+ */
+export const publishStages = ['artifact', 'manifest', 'revocations', 'pointer'] as const;
+export type PublishStage = (typeof publishStages)[number];
+
+export interface TreeFile extends FileDigest {
+  /** Mirror-relative path, e.g. releases/1.2.0/manifest.json. */
+  path: string;
+  stage: PublishStage;
+  /** The file in the release tree. */
+  source: string;
+}
+
+export interface MirrorPlan {
+  mirror: string;
+  /** The mirror's directory. */
+  dir: string;
+  /** In publishing order. */
+  copy: TreeFile[];
+  /** Already on the mirror with the same size and sha256. */
+  same: TreeFile[];
+}
+
+/** Every file to publish, in publishing order: by stage, and each signature before its document. */
+export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
+  const found: Omit<TreeFile, 'size' | 'sha256'>[] = [];
+  const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
+  for (const path of walkFiles(tree, 'releases')) {
+    add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');
+  }
+  for (const name of [treePaths.revocations, treePaths.signatureOf(treePaths.revocations)]) {
+    if (existsSync(inTree(tree, name))) add(name, 'revocations');
+  }
+  for (const path of walkFiles(tree, 'channels')) {
+    if (/^channels\/[^/]+\.json(\.asc)?$/.test(path)) add(path, 'pointer');
+  }
+  found.sort(publishingOrder);
+  const files: TreeFile[] = [];
+  for (const file of found) files.push({ ...file, ...(await digestFile(file.source)) });
+  checkSigned(files);
+  checkPointersComplete(files);
+  return files;
+}
+
+function publishingOrder(a: Omit<TreeFile, 'size' | 'sha256'>, b: Omit<TreeFile, 'size' | 'sha256'>): number {
+  const stage = publishStages.indexOf(a.stage) - publishStages.indexOf(b.stage);
+  if (stage !== 0) return stage;
+  const documentOf = (path: string) => path.replace(/\.asc$/, '');
+  const doc = documentOf(a.path) < documentOf(b.path) ? -1 : documentOf(a.path) > documentOf(b.path) ? 1 : 0;
+  if (doc !== 0) return doc;
+  // The signature before its document: whoever reads a new document finds its new signature.
+  return (b.path.endsWith('.asc') ? 1 : 0) - (a.path.endsWith('.asc') ? 1 : 0);
+}
+
+/** Names in a directory that are not hidden (our temp and staging names start with "."). */
+function visibleNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => !name.startsWith('.')).sort();
+}
+
+/** Regular files below `relative`, refusing anything a static server would serve surprisingly. */
+function walkFiles(tree: string, relative: string): string[] {
+  const files: string[] = [];
+  for (const name of visibleNames(inTree(tree, relative))) {
+    const path = `${relative}/${name}`;
+    const stat = lstatSync(inTree(tree, path));
+    if (stat.isDirectory()) files.push(...walkFiles(tree, path));
+    else if (stat.isFile()) files.push(path);
+    else throw new TideError('usage', 'expected only regular files and directories in the release tree', { file: inTree(tree, path) });
+  }
+  return files;
+}
+
+/** Every document goes out with its signature; a host would refuse it otherwise. */
+function checkSigned(files: readonly TreeFile[]): void {
+  const paths = new Set(files.map((f) => f.path));
+  for (const file of files) {
+    const isDocument = file.stage !== 'artifact' && !file.path.endsWith('.asc');
+    if (isDocument && !paths.has(treePaths.signatureOf(file.path))) {
+      throw new TideError('signature', `${file.path} is not signed: run tide release sign first`, { file: file.source });
+    }
+  }
+}
+
+/** What one mirror needs, refusing a mirror that has other bytes for an immutable file or a newer document. */
+export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[]): Promise<MirrorPlan> {
+  const plan: MirrorPlan = { mirror, dir, copy: [], same: [] };
+  for (const file of files) {
+    const target = join(dir, ...file.path.split('/'));
+    const existing = await digestIfFile(target, file.size);
+    if (existing && existing.size === file.size && existing.sha256 === file.sha256) {
+      plan.same.push(file);
+      continue;
+    }
+    if (existing) refuseReplacing(file, target, mirror);
+    plan.copy.push(file);
+  }
+  return plan;
+}
+
+/** Hash the mirror's copy only when its size could match. */
+async function digestIfFile(path: string, size: number): Promise<FileDigest | undefined> {
+  if (!existsSync(path)) return undefined;
+  const stat = lstatSync(path);
+  if (!stat.isFile()) throw new TideError('usage', 'expected a regular file on the mirror', { file: path });
+  return stat.size === size ? digestFile(path) : { size: stat.size, sha256: '' };
+}
+
+function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
+  const where = { mirror, file: file.path };
+  if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
+  if (file.stage === 'artifact' || file.stage === 'manifest') {
+    // SPEC Words: a release is immutable; other bytes under the same version mean two different builds.
+    throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);
+  }
+  const parse = file.stage === 'pointer' ? parseChannelPointer : parseRevocations;
+  let mirrorSequence: number;
+  try {
+    mirrorSequence = parse(readIfExists(target)!, where).sequence;
+  } catch {
+    return; // garbage on an untrusted mirror: replace it
+  }
+  const ours = parse(readIfExists(file.source)!, { file: file.source }).sequence;
+  if (mirrorSequence >= ours) {
+    // SPEC Channel pointer: the sequence strictly increases; never move a mirror backwards or sideways.
+    throw new TideError('sequence', `the mirror has sequence ${mirrorSequence} for ${file.path}, the tree has ${ours}: promote again to publish a newer one`, where);
+  }
+}
+
+/** A pointer is published only when its manifest (and the manifest's artifacts) will be on the mirror. */
+function checkPointersComplete(files: readonly TreeFile[]): void {
+  const willHave = new Map(files.map((f) => [f.path, f]));
+  for (const file of files) {
+    if (file.stage !== 'pointer' || file.path.endsWith('.asc')) continue;
+    const pointer = parseChannelPointer(readIfExists(file.source)!, { file: file.source });
+    const manifest = willHave.get(pointer.manifest.path);
+    if (!manifest || manifest.sha256 !== pointer.manifest.sha256 || manifest.size !== pointer.manifest.size) {
+      throw new TideError('hash', `${file.path} names ${pointer.manifest.path} with sha256 ${pointer.manifest.sha256}, which the tree does not hold`, { file: file.source });
+    }
+    const releaseDir = pointer.manifest.path.replace(/\/manifest\.json$/, '');
+    for (const artifact of parseReleaseManifest(readIfExists(manifest.source)!, { file: manifest.source }).artifacts) {
+      const held = willHave.get(`${releaseDir}/${artifact.path}`);
+      if (!held || held.sha256 !== artifact.sha256 || held.size !== artifact.size) {
+        throw new TideError('hash', `${pointer.manifest.path} names ${artifact.path} with sha256 ${artifact.sha256}, which the tree does not hold`, { file: manifest.source });
+      }
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// `tide release publish`, part two: copy the planned files to each directory
+// mirror in order. Each file goes to a temp name in its final directory, is
+// fsynced, checked against the sha256 planned for it, and renamed over its
+// name; nothing on a mirror is ever deleted.
+//
+// Signature before document (see publishingOrder): a reader that fetches the
+// new document then its .asc finds the matching signature. A reader that read
+// the old document a moment before may fetch the new .asc and see a bad
+// signature; either order has such a window, and both end in a refusal, never
+// in trusting unsigned bytes — the host moves on to the next mirror.
+import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync, renameSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { TideError } from '../errors.js';
+import { fsyncDir } from '../store/atomic.js';
+import { mirrorDirectory, type FileDigest } from './release-tree.js';
+import { listTreeFiles, planMirror, type MirrorPlan, type PublishStage } from './publish-plan.js';
+
+/** Writes one file on a mirror so that it appears complete or not at all. Tests wrap it to record the order. */
+export interface MirrorFileWriter {
+  write(source: string, target: string, expected: FileDigest): Promise<void>;
+}
+
+export interface PublishRequest {
+  tree: string;
+  /** Directories or file:// URLs. */
+  mirrors: readonly string[];
+  writer?: MirrorFileWriter;
+}
+
+export interface PublishedMirror {
+  mirror: string;
+  /** Mirror-relative paths written, in the order they were written. */
+  copied: { path: string; stage: PublishStage; size: number }[];
+  /** Mirror-relative paths already there with the same bytes. */
+  unchanged: string[];
+}
+
+export async function publishTree(request: PublishRequest): Promise<PublishedMirror[]> {
+  if (request.mirrors.length === 0) throw new TideError('usage', 'publish needs at least one mirror directory');
+  const files = await listTreeFiles(request.tree);
+  if (files.length === 0) throw new TideError('usage', 'the release tree holds nothing to publish', { file: request.tree });
+  // Plan every mirror before writing to any: a refusal leaves all of them untouched.
+  const plans: MirrorPlan[] = [];
+  for (const mirror of request.mirrors) plans.push(await planMirror(mirror, existingDirectory(mirror), files));
+  const writer = request.writer ?? atomicFileWriter;
+  const published: PublishedMirror[] = [];
+  for (const plan of plans) {
+    for (const file of plan.copy) {
+      await writer.write(file.source, join(plan.dir, ...file.path.split('/')), file);
+    }
+    published.push({
+      mirror: plan.mirror,
+      copied: plan.copy.map((f) => ({ path: f.path, stage: f.stage, size: f.size })),
+      unchanged: plan.same.map((f) => f.path),
+    });
+  }
+  return published;
+}
+
+/** The mirror's root must exist: a typo must not quietly become a new, unserved directory. */
+function existingDirectory(mirror: string): string {
+  const dir = mirrorDirectory(mirror);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new TideError('usage', 'expected an existing directory as the mirror', { mirror });
+  }
+  return dir;
+}
+
+export const atomicFileWriter: MirrorFileWriter = {
+  async write(source, target, expected) {
+    makeDirectories(dirname(target));
+    const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      const written = await copyHashing(source, temp);
+      if (written.size !== expected.size || written.sha256 !== expected.sha256) {
+        // The tree changed under us between the plan and the copy.
+        throw new TideError('hash', `expected sha256 ${expected.sha256} (${expected.size} bytes), copied ${written.sha256} (${written.size} bytes)`, { file: source });
+      }
+      const handle = await open(temp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      renameSync(temp, target);
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    fsyncDir(dirname(target));
+  },
+};
+
+/** mkdir -p with 0755, fsyncing each parent that gained a directory. */
+function makeDirectories(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (created === undefined) return;
+  for (let d = dir; d.length >= created.length; d = dirname(d)) fsyncDir(dirname(d));
+}
+
+async function copyHashing(source: string, target: string): Promise<FileDigest> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(createReadStream(source), tap, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+  return { size, sha256: hash.digest('hex') };
+}

@@ -1,0 +1,83 @@
+// The release tree: a local directory laid out exactly like the mirror tree
+// (SPEC Mirror tree), where the release engineer builds, signs and promotes
+// before `tide release publish` copies it to the mirrors.
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+import { TideError } from '../errors.js';
+
+/** How long a pointer or revocations list stays valid unless --expires says otherwise. */
+export const defaultExpiresInMs = 30 * 86_400_000;
+
+/** The tree `--tree` defaults to: ./release-tree in the current directory. */
+export const defaultReleaseTree = 'release-tree';
+
+// SPEC Mirror tree: the paths every mirror serves, relative to its base.
+export const treePaths = {
+  channel: (channel: string) => `channels/${channel}.json`,
+  releaseDir: (version: string) => `releases/${version}`,
+  manifest: (version: string) => `releases/${version}/manifest.json`,
+  revocations: 'revocations.json',
+  signatureOf: (path: string) => `${path}.asc`,
+} as const;
+
+/** App and channel names: what the documents' schemas accept, and safe as file names. */
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function checkName(what: 'app' | 'channel', name: string): string {
+  if (!namePattern.test(name)) {
+    throw new TideError('usage', `${what} must be letters, digits, ".", "_" or "-" (not starting with a punctuation mark), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/** SPEC Channel pointer / Release manifest: versions are semantic versions, written canonically. */
+export function checkVersion(version: string): string {
+  if (semver.valid(version) !== version) {
+    throw new TideError('usage', `version must be a semantic version like 1.2.0 or 1.2.0-alpha.3, got ${JSON.stringify(version)}`);
+  }
+  return version;
+}
+
+/** Timestamps as the spec writes them: ISO 8601, UTC, whole seconds. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface FileDigest {
+  size: number;
+  sha256: string;
+}
+
+/** Size and sha256 of a file, streamed so multi-GiB images do not sit in memory. */
+export async function digestFile(path: string): Promise<FileDigest> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+export function digestBytes(bytes: Uint8Array): FileDigest {
+  return { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A file's bytes, or undefined when it does not exist. */
+export function readIfExists(path: string): Buffer | undefined {
+  return existsSync(path) ? readFileSync(path) : undefined;
+}
+
+/** A directory mirror given as a path or a file:// URL; http(s) mirrors are not directories. */
+export function mirrorDirectory(mirror: string): string {
+  if (mirror.startsWith('file://')) return fileURLToPath(mirror);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirror)) {
+    throw new TideError('usage', `publish writes to directory mirrors (a path or file:// URL), not ${JSON.stringify(mirror)}; copy a published directory to an http mirror with a tool that keeps the same order`);
+  }
+  return mirror;
+}
+
+export const inTree = (tree: string, relative: string): string => join(tree, relative);

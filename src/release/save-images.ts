@@ -1,0 +1,51 @@
+// `tide release build --image REF`: a podman image saved as an oci-archive artifact.
+// SPEC Release manifest: image artifacts are podman `oci-archive` files.
+import { TideError } from '../errors.js';
+import { limits } from '../limits.js';
+import { runProcess } from '../system/process-runner.js';
+
+export interface ImageToSave {
+  /** The ref hosts will run, with its tag, e.g. localhost/demo-web:1.2.0. */
+  ref: string;
+  /** Path relative to releases/<version>/: images/<name>.oci.tar. */
+  path: string;
+}
+
+/** images/<name>.oci.tar for each ref, refusing refs without a tag and two images with one name. */
+export function planImages(refs: readonly string[]): ImageToSave[] {
+  const planned: ImageToSave[] = [];
+  for (const ref of refs) {
+    const lastPart = ref.slice(ref.lastIndexOf('/') + 1);
+    const colon = lastPart.lastIndexOf(':');
+    // SPEC Config [[container]]: the tag comes from the release's image artifact, so it must have one.
+    if (colon <= 0 || ref.includes('@') || !/^[a-z0-9][a-z0-9._-]*$/.test(lastPart.slice(0, colon))) {
+      throw new TideError('image-ref', `--image needs a lower-case reference with a tag, like localhost/demo-web:1.2.0, got ${JSON.stringify(ref)}`);
+    }
+    const path = `images/${lastPart.slice(0, colon)}.oci.tar`;
+    if (planned.some((p) => p.path === path)) {
+      throw new TideError('image-ref', `two images would both be saved as ${path}: ${planned.find((p) => p.path === path)!.ref} and ${ref}`);
+    }
+    planned.push({ ref, path });
+  }
+  return planned;
+}
+
+/** `<podman argv> save --format oci-archive -o <outFile> <ref>`, bounded in time. */
+export async function saveImage(
+  podmanArgv: readonly string[],
+  ref: string,
+  outFile: string,
+  env?: Record<string, string>,
+): Promise<void> {
+  if (podmanArgv.length === 0) throw new TideError('usage', '--podman-argv must name a program');
+  const argv = [...podmanArgv, 'save', '--format', 'oci-archive', '-o', outFile, ref];
+  const result = await runProcess(argv, { env, timeoutMs: limits.imageSaveTimeoutMs });
+  if (result.code === 0) return;
+  const why = result.spawnError
+    ? `could not start (${result.spawnError})`
+    : result.timedOut
+      ? `took longer than ${limits.imageSaveTimeoutMs} ms`
+      : `exited ${result.code ?? result.signal}`;
+  const lastLine = result.stderr.trim().split('\n').pop() ?? '';
+  throw new TideError('image-ref', `podman save of ${ref} ${why}: ${lastLine}`, { file: outFile });
+}

@@ -1,0 +1,73 @@
+// Real podman with a store of its own under a test's temp dir: it never touches
+// the host's images or containers. Nothing can be pulled here, so images are
+// made with `podman import` from a tiny rootfs holding busybox-static.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runProcess, type RunResult } from '../../src/system/process-runner.js';
+
+export interface IsolatedPodman {
+  /** podman plus the flags that point every store and state dir into the temp dir. */
+  argv: string[];
+  /** CONTAINERS_CONF: runc, cgroupfs, file events, ulimits that work inside a container. */
+  env: Record<string, string>;
+  /** Run `argv + args` with `env`; resolves with the result whatever the exit code. */
+  podman(args: string[]): Promise<RunResult>;
+  /** `podman import` a rootfs with /bin/busybox as `ref` (e.g. localhost/tiny:1); `changes` go to --change. */
+  importBusyboxImage(ref: string, changes?: string[]): Promise<void>;
+  /** Remove every container of this store (call before deleting the temp dir). */
+  removeAllContainers(): Promise<void>;
+}
+
+// busybox-static: one self-contained binary, enough for sh, httpd, sleep.
+const busybox = '/bin/busybox';
+
+export function isolatedPodman(tmp: string): IsolatedPodman {
+  const base = join(tmp, 'podman');
+  for (const dir of ['root', 'runroot', 'tmp', 'networks']) mkdirSync(join(base, dir), { recursive: true });
+  const conf = join(base, 'containers.conf');
+  writeFileSync(
+    conf,
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+      '[engine]',
+      'runtime = "runc"',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      '',
+    ].join('\n'),
+  );
+  const argv = [
+    'podman',
+    '--root', join(base, 'root'),
+    '--runroot', join(base, 'runroot'),
+    '--tmpdir', join(base, 'tmp'),
+    '--network-config-dir', join(base, 'networks'),
+    // vfs: plain directories, so deleting the temp dir is enough (no overlay mounts).
+    '--storage-driver', 'vfs',
+  ];
+  const env = { CONTAINERS_CONF: conf };
+  const podman = (args: string[]) => runProcess([...argv, ...args], { env, timeoutMs: 120_000 });
+  const mustSucceed = async (args: string[]) => {
+    const result = await podman(args);
+    if (result.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+  };
+  return {
+    argv,
+    env,
+    podman,
+    async importBusyboxImage(ref, changes = []) {
+      const rootfs = join(base, `rootfs-${Date.now()}`);
+      mkdirSync(join(rootfs, 'bin'), { recursive: true });
+      copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
+      chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
+      const tarball = `${rootfs}.tar`;
+      execFileSync('tar', ['-C', rootfs, '-cf', tarball, '.']);
+      await mustSucceed(['import', ...changes.flatMap((c) => ['--change', c]), tarball, ref]);
+    },
+    async removeAllContainers() {
+      await podman(['rm', '--all', '--force', '--time', '0']);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Shared fixtures for the release tests: real keys, a real source tree, a real
+// release tree. Each test calls these inside its body.
+import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSigningKey, type GeneratedKey } from '../../src/release/generate-key.js';
+import { readSigningKeys, signFiles, type SigningKey } from '../../src/release/sign-files.js';
+import { buildRelease } from '../../src/release/build-release.js';
+import { readTrustedKeys, type TrustedKey } from '../../src/trust/trusted-keys.js';
+
+export interface TestKey extends GeneratedKey {
+  signing: SigningKey;
+  trusted: TrustedKey;
+}
+
+export async function makeKey(dir: string, name: string): Promise<TestKey> {
+  mkdirSync(dir, { recursive: true });
+  const generated = await generateSigningKey({ name, privatePath: join(dir, `${name}.key.asc`), publicPath: join(dir, `${name}.pub.asc`) });
+  const [signing] = await readSigningKeys([generated.privatePath]);
+  const [trusted] = await readTrustedKeys([{ source: generated.publicPath, armored: readFileSync(generated.publicPath, 'utf8') }]);
+  return { ...generated, signing: signing!, trusted: trusted! };
+}
+
+/** A small app tree: bin/demo (0755), web/index.html (0644), with directories 0755. */
+export function makeSourceTree(dir: string, marker = 'v1'): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true, mode: 0o755 });
+  mkdirSync(join(dir, 'web'), { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'bin', 'demo'), `#!/bin/sh\necho ${marker}\n`, { mode: 0o755 });
+  chmodSync(join(dir, 'bin', 'demo'), 0o755);
+  writeFileSync(join(dir, 'web', 'index.html'), `<h1>${marker}</h1>\n`, { mode: 0o644 });
+  chmodSync(join(dir, 'web', 'index.html'), 0o644);
+  return dir;
+}
+
+/** Build and sign releases/<version> of app "demo" in `tree`. */
+export async function makeSignedRelease(tree: string, work: string, version: string, key: TestKey): Promise<void> {
+  const source = makeSourceTree(join(work, `src-${version}`), version);
+  const built = await buildRelease({ tree, app: 'demo', version, sourceDir: source, sourceDateEpoch: 1_700_000_000 });
+  await signFiles([built.manifestFile], [key.signing]);
+}
+
+export const day = 86_400_000;
