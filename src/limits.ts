@@ -9,6 +9,8 @@ export const limits = {
   maxDocumentBytes: 1 * MiB,
   // SPEC Release manifest: signatures larger than 64 KiB are refused.
   maxSignatureBytes: 64 * KiB,
+  // Signatures: a host whose clock runs this far behind the signer's still accepts a fresh signature.
+  signatureClockSkewMs: 15 * 60_000,
   // SPEC Bundle: more than 100 000 entries is refused.
   maxBundleEntries: 100_000,
   // SPEC Config: max_unpacked default.
@@ -17,6 +19,14 @@ export const limits = {
   maxEntryPathBytes: 4096,
   // Deepest directory nesting inside a bundle.
   maxEntryDepth: 64,
+  // Longest single name in a bundle path (NAME_MAX on Linux filesystems).
+  maxEntryNameBytes: 255,
+  // Largest one pax / GNU long-name header body; real ones hold a path and a few times.
+  maxBundleMetaEntryBytes: 64 * KiB,
+  // All pax / GNU long-name header bodies of one bundle together.
+  maxBundleMetaBytes: 64 * MiB,
+  // Zero padding allowed after a bundle's end-of-archive marker (GNU tar pads to 10 KiB records).
+  maxBundleTrailingZeroBytes: 1 * MiB,
   // Mirror requests: time to establish a connection.
   connectTimeoutMs: 5_000,
   // Mirror requests: no byte for this long means the mirror stalled.
@@ -27,6 +37,24 @@ export const limits = {
   minBytesPerSecond: 16 * KiB,
   // Artifacts: the grace period before the rate check starts.
   minRateGraceMs: 10_000,
+  // Mirror requests: redirects followed before the mirror counts as unreachable (http(s) only).
+  maxRedirects: 3,
+  // SPEC [health]: one probe attempt may take at most this long (and never longer than the interval).
+  probeAttemptTimeoutMs: 5_000,
+  // SPEC [health] http `body`: only this much of a probe's answer is searched for the substring.
+  probeBodyBytes: 64 * KiB,
+  // Fail fast: this many refused attempts in a row, after the probe answered once, mean the service died.
+  probeRefusedRounds: 3,
+  // Processes: how much of a command's stdout and of its stderr is kept (the tail).
+  processOutputBytes: 64 * KiB,
+  // Processes: after a timeout, SIGTERM, then SIGKILL when the command is still alive this much later.
+  processKillGraceMs: 2_000,
+  // SPEC [service]: the restart command must return within this.
+  serviceRestartTimeoutMs: 120_000,
+  // SPEC Bundle: a hook (pre-swap, post-commit) that runs longer than this has failed.
+  hookTimeoutMs: 300_000,
+  // `tide release build --image`: one `podman save` of an image must finish within this.
+  imageSaveTimeoutMs: 600_000,
 } as const;
 
 export const sizeUnits = { KiB, MiB, GiB };

@@ -36,20 +36,23 @@ function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: nu
   return { attempt, deadAtStart };
 }
 
-export async function probeVersion(ctx: MachineContext, version: string): Promise<HealthVerdict> {
+/** `abortable`: SIGTERM stops the probe (on the way forward); a rollback's probe runs to the end. */
+export async function probeVersion(ctx: MachineContext, version: string, abortable = true): Promise<HealthVerdict> {
   const { health, service } = ctx.config;
   const goneAfterMs = health.gone_after ?? Math.max(3 * health.interval, 3_000);
   const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs);
   ctx.logger.log('info', { event: 'probe', message: `probing ${version} (${health.probe.length} probe(s), stable ${formatDuration(health.stable)}, timeout ${formatDuration(health.timeout)})`, to: version });
   const verdict = await settleHealth(health.probe, health, {
     attempt: watch.attempt,
-    signal: ctx.interrupt.signal,
+    signal: abortable ? ctx.interrupt.signal : undefined,
     isServiceGone: async () => {
       if (service.unit && (await isFailed(ctx.runner, service.unit))) return `unit ${service.unit} failed`;
       return watch.deadAtStart();
     },
-    onAttempt: (probe, result) =>
-      ctx.logger.log('debug', { event: 'probe', message: `${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version }),
+    onAttempt: (probe, result) => {
+      ctx.logger.log('debug', { event: 'probe', message: `${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version });
+      ctx.crashPoint(`probing-${version}`);
+    },
   });
   ctx.logger.log(verdict.healthy ? 'info' : 'warn', { event: 'probe', message: `${version} ${verdict.healthy ? 'is healthy' : 'is unhealthy'}: ${verdict.reason}`, to: version, result: verdict.healthy ? 'healthy' : 'unhealthy', durationMs: Math.round(verdict.elapsedMs) });
   return verdict;

@@ -40,7 +40,7 @@ export async function rollBack(ctx: MachineContext, marker: PendingMarker): Prom
       if (!outcome.ok) throw new Error(outcome.detail);
     });
     await step('probe', async () => {
-      const verdict = await probeVersion(ctx, from);
+      const verdict = await probeVersion(ctx, from, false);
       if (!verdict.healthy) throw new Error(`${from} is unhealthy too: ${verdict.reason}`);
     });
   }

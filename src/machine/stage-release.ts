@@ -74,6 +74,8 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
     forgetArtifacts(ctx, version);
     throw err;
   }
+  // Crash safety: the staged files reach the disk before `current` can ever name them.
+  await ctx.runner.run(['sync', '-f', stagingDir]);
   const versionDir = ctx.layout.versionDir(version);
   mkdirSync(ctx.layout.versions, { recursive: true, mode: 0o755 });
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });

@@ -71,7 +71,9 @@ async function trustedSigners(
   const signers = new Set<string>();
   if (keys.length === 0) return signers;
   const message = await createMessage({ binary: data });
-  const result = await verify({ message, signature, verificationKeys: keys.map((k) => k.key), date: now, format: 'binary' });
+  // A signature made seconds ago by a signer whose clock is ahead is not "from the future".
+  const date = new Date(now.getTime() + limits.signatureClockSkewMs);
+  const result = await verify({ message, signature, verificationKeys: keys.map((k) => k.key), date, format: 'binary' });
   for (const sig of result.signatures) {
     const signer = keys.find((k) => k.key.getKeyIDs().some((id) => id.equals(sig.keyID)));
     if (!signer) continue;

@@ -58,4 +58,12 @@ test('refuses a signature larger than 64 KiB', async () => {
   await rejectsWithCode(verifyDetached({ data, armoredSignature: 'x'.repeat(65 * 1024), keys: [a.trusted], threshold: 1, now }), 'size');
 });
 
+test('accepts a signer whose clock is a few minutes ahead, refuses one from the far future', async () => {
+  const a = await makeKey('a');
+  const soon = await detachSign(data, [a], new Date(Date.now() + 5 * 60_000));
+  assert.is((await verifyDetached({ data, armoredSignature: soon, keys: [a.trusted], threshold: 1, now: new Date() })).signers.length, 1);
+  const later = await detachSign(data, [a], new Date(Date.now() + 2 * 3_600_000));
+  await rejectsWithCode(verifyDetached({ data, armoredSignature: later, keys: [a.trusted], threshold: 1, now: new Date() }), 'signature');
+});
+
 test.run();
