@@ -43,9 +43,12 @@ export async function main(argv: string[]): Promise<number> {
     strict: false,
   });
   const [name, ...rest] = global.positionals;
-  if (global.values.help || !name) {
+  // `tide release build --help` is the release command's own help; `tide --help update` is ours.
+  const helpIndex = argv.findIndex((a) => a === '--help' || a === '-h');
+  const helpIsOurs = helpIndex >= 0 && (name === undefined || helpIndex < argv.indexOf(name) || name !== 'release');
+  if (helpIsOurs || !name) {
     process.stdout.write(usage + '\n');
-    return name || global.values.help ? ExitCode.ok : ExitCode.usage;
+    return helpIsOurs ? ExitCode.ok : ExitCode.usage;
   }
   const format = global.values['log-format'];
   if (format !== 'text' && format !== 'json') {

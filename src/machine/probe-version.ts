@@ -13,8 +13,8 @@ const watchesAPort = (p: ProbeSpec) => p.type === 'http' || p.type === 'tcp';
 
 /**
  * Wraps the prober to remember since when each port probe has been refused without
- * a break; when every one has been refused for `goneAfterMs` since the restart, the
- * version is taken as dead at start.
+ * a break; when one has been refused for `goneAfterMs` since the restart, the version
+ * is taken as dead at start.
  */
 function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: number) {
   const refusedSince = new Map<ProbeSpec, number | null>(probes.filter(watchesAPort).map((p) => [p, performance.now()]));
@@ -26,12 +26,15 @@ function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: nu
     }
     return result;
   };
+  // Every probe must pass, so one port that has refused since the restart is enough.
   const deadAtStart = (): string | false => {
-    if (refusedSince.size === 0) return false;
     const now = performance.now();
-    for (const since of refusedSince.values()) if (since === null || now - since < goneAfterMs) return false;
-    const names = [...refusedSince.keys()].map(describeProbe).join(', ');
-    return `${names}: nothing answered for ${formatDuration(goneAfterMs)} after the restart (the version is not running)`;
+    for (const [probe, since] of refusedSince) {
+      if (since !== null && now - since >= goneAfterMs) {
+        return `${describeProbe(probe)}: nothing answered for ${formatDuration(goneAfterMs)} after the restart (the version is not running)`;
+      }
+    }
+    return false;
   };
   return { attempt, deadAtStart };
 }

@@ -6,6 +6,7 @@ import { findRelease, type FoundRelease } from '../plan/find-release.js';
 import { decideUpdate, type UpdateDecision } from '../plan/decide-update.js';
 import { inRollout } from '../plan/rollout.js';
 import { readHostState, updateHostState } from '../store/host-state.js';
+import { createDocumentCache } from '../store/document-cache.js';
 import { readVersionLink } from '../store/version-links.js';
 import { TideError } from '../errors.js';
 import { writePendingMarker, type PendingMarker } from './pending-marker.js';
@@ -45,6 +46,8 @@ export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest
     acceptedSequence: state.sequences[request.channel],
     version: request.version,
     logger: ctx.logger,
+    // Cheap checks: an unchanged pointer costs each mirror one conditional request.
+    cache: createDocumentCache(ctx.layout),
   }).finally(() => updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); }));
   updateHostState(ctx.layout, (s) => {
     if (found.pointer) s.sequences[request.channel] = Math.max(s.sequences[request.channel] ?? 0, found.pointer.sequence);
@@ -72,7 +75,7 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
     throw err;
   });
   if (decision.action === 'none') {
-    updateHostState(ctx.layout, (s) => { s.lastResult = 'up-to-date'; s.lastSuccess = ctx.now().toISOString(); });
+    updateHostState(ctx.layout, (s) => { s.lastResult = current === decision.version ? 'up-to-date' : 'skipped'; s.lastSuccess = ctx.now().toISOString(); });
     ctx.logger.log('info', { event: 'check', message: `nothing to do: ${decision.reason}`, from: current, to: decision.version, result: 'up-to-date' });
     return { result: current === decision.version ? 'up-to-date' : 'skipped', from: current, to: decision.version, reason: decision.reason };
   }

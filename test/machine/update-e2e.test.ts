@@ -61,6 +61,26 @@ for (const behaviour of ['crash', '500', 'hang'] as const) {
   });
 }
 
+test('a version that exits at start fails fast even when another probe keeps passing', async () => {
+  const host = await createHostFixture({
+    health: `[health]\ntimeout = "30s"\ninterval = "200ms"\nstable = "1s"\n\n[[health.probe]]\ntype = "command"\nargv = ["true"]\n`,
+  });
+  try {
+    await host.publish('1.0.0');
+    assert.is((await host.tide(['update'])).code, 0);
+    await host.publish('1.1.0', 'crash');
+    const started = Date.now();
+    const run = await host.tide(['update']);
+    const took = Date.now() - started;
+    assert.is(run.code, 5, run.stdout + run.stderr);
+    assert.match(run.stdout, /nothing answered for 3\.0s after the restart/);
+    assert.ok(took < 12_000, `rolled back in ${took} ms, the health timeout is 30 s`);
+    assert.is(await host.serving(), 'demo 1.0.0');
+  } finally {
+    await host.cleanup();
+  }
+});
+
 test('a newer release after a bad one installs; status and history tell the story', async () => {
   const host = await createHostFixture();
   try {

@@ -1,0 +1,158 @@
+// `npm run demo`: the whole story, for real, in a temp dir that is removed after.
+// A release engineer makes a key, builds and publishes releases to two mirrors
+// (nginx over HTTP when the machine has it, and file://); a host installs 1.0.0,
+// updates to 1.1.0 (healthy, committed), then to a broken 1.2.0 that tide rolls
+// back on its own. Exits 0 only when the story went exactly like that.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { writeAppTree, writeRestartScript } from '../test/helpers/service-app.js';
+import { startNginx } from '../test/helpers/nginx.js';
+import { freePort } from '../test/helpers/nginx-proxy.js';
+import { startFrontEnd, type FrontEnd } from './demo/front-end.js';
+import { step, say, tide, expect, StoryBroken } from './demo/steps.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tide-demo-'));
+const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
+
+async function main(): Promise<void> {
+  const keys = join(root, 'keys');
+  const tree = join(root, 'release-tree');
+  const mirrorA = join(root, 'mirror-a');
+  const mirrorB = join(root, 'mirror-b');
+  const host = join(root, 'host');
+  for (const d of [keys, mirrorA, mirrorB, host]) mkdirSync(d, { recursive: true });
+  const hasNginx = existsSync('/usr/sbin/nginx');
+
+  step('The release engineer makes a signing key');
+  await tide(['release', 'keygen', '--name', 'demo-release', '--out', keys]);
+  const key = join(keys, 'demo-release.key.asc');
+  const pub = join(keys, 'demo-release.pub.asc');
+
+  step('The mirrors: one over HTTP, one file://');
+  let httpMirror = `file://${mirrorA}`;
+  if (hasNginx) {
+    const nginx = await startNginx({ root: mirrorA });
+    cleanups.push(() => nginx.stop());
+    httpMirror = nginx.url.replace(/\/$/, '');
+    say(`mirror A: nginx serving ${mirrorA} at ${httpMirror}`);
+  } else {
+    say('nginx is not installed: mirror A is file:// too');
+  }
+  say(`mirror B: file://${mirrorB}`);
+
+  const servicePort = await freePort();
+  const link = join(host, 'usr-local-bin', 'demo');
+  const webLink = join(host, 'srv', 'www');
+  const front = await startFrontEnd({ servicePort, webRoot: webLink, useNginx: hasNginx });
+  cleanups.push(() => front.stop());
+  const restart = writeRestartScript(host, { link, port: servicePort });
+  cleanups.push(() => stopService(host));
+  const config = writeHostConfig(host, { mirrors: [httpMirror, `file://${mirrorB}`], pub, link, webLink, restart, front });
+  say(`front end: ${front.kind} on ${front.url} (the UI from ${webLink}, /api/ proxied to the service)`);
+
+  const release = async (version: string, behaviour: 'good' | 'crash', note: string) => {
+    step(`Release ${version}: ${note}`);
+    const src = join(root, 'src', version);
+    writeAppTree(src, version, behaviour);
+    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', src, '--tree', tree, '--key', key]);
+    await tide(['release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', version, '--key', key, '--tree', tree]);
+    await tide(['release', 'publish', '--tree', tree, mirrorA, mirrorB]);
+  };
+
+  await release('1.0.0', 'good', 'build, sign, promote to stable, publish to both mirrors');
+  step('The host installs 1.0.0');
+  expect('tide update installs 1.0.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+  expect('the front end serves 1.0.0', (await front.serving()) === 'demo 1.0.0');
+
+  step('A web-UI root of mode 0700 (the incident that broke nginx) never ships as 0700');
+  const bad = join(root, 'src', 'bad-perms');
+  writeAppTree(bad, '1.0.1', 'good');
+  chmodSync(join(bad, 'web'), 0o700);
+  const scratch = join(root, 'scratch-tree');
+  const built = await tide(['release', 'build', '--app', 'demo', '--version', '1.0.1', '--from', bad, '--tree', scratch]);
+  const listing = spawnSync('tar', ['-tvzf', join(scratch, 'releases', '1.0.1', 'demo-1.0.1.tar.gz')]).stdout.toString();
+  say(`$ tar -tvzf demo-1.0.1.tar.gz\n${listing.trim().replace(/^/gm, '     ')}`);
+  expect('the bundle holds web/ as drwxr-xr-x (normalised, then re-checked before it is written)', built.code === 0 && /^drwxr-xr-x .* web\/?$/m.test(listing));
+
+  await release('1.1.0', 'good', 'a healthy update');
+  step('The host checks, then updates to 1.1.0');
+  expect('tide check says an update is available (exit 100)', (await tide(['--config', config, 'check'])).code === 100);
+  expect('tide update commits 1.1.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+  expect('the front end serves 1.1.0', (await front.serving()) === 'demo 1.1.0');
+
+  await release('1.2.0', 'crash', 'a broken build: the service exits at start');
+  step('The host updates to 1.2.0; the health probe fails; tide rolls back by itself');
+  const failed = await tide(['--config', config, 'update']);
+  expect('tide update exits 5: unhealthy, rolled back to a healthy 1.1.0', failed.code === 5);
+  expect('the front end serves 1.1.0 again', (await front.serving()) === 'demo 1.1.0');
+  expect('the next unattended run skips the bad 1.2.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+
+  step('What the operator sees');
+  const status = await tide(['--config', config, 'status']);
+  await tide(['--config', config, 'history']);
+  const json = JSON.parse((await tide(['--config', config, 'status', '--json'])).stdout) as { current: string; previous: string; bad: string[] };
+  expect('status: current 1.1.0, previous 1.0.0, bad [1.2.0]', status.code === 0 && json.current === '1.1.0' && json.previous === '1.0.0' && json.bad.join() === '1.2.0');
+
+  step('The release engineer checks the mirrors');
+  const mirrors = await tide(['release', 'status', '--mirror', httpMirror, '--mirror', `file://${mirrorB}`, '--key', pub, '--app', 'demo', '--channel', 'stable']);
+  expect('both mirrors are in sync (exit 0)', mirrors.code === 0);
+}
+
+function writeHostConfig(host: string, o: { mirrors: string[]; pub: string; link: string; webLink: string; restart: string; front: FrontEnd }): string {
+  const path = join(host, 'tide.toml');
+  writeFileSync(path, `app = "demo"
+channel = "stable"
+state_dir = ${JSON.stringify(join(host, 'state'))}
+mirrors = ${JSON.stringify(o.mirrors)}
+keys = [${JSON.stringify(o.pub)}]
+machine_id = "demo-host"
+
+[[link]]
+path = ${JSON.stringify(o.link)}
+target = "bin/demo"
+
+[[link]]
+path = ${JSON.stringify(o.webLink)}
+target = "web"
+
+[service]
+restart = [${JSON.stringify(o.restart)}]
+
+[health]
+timeout = "30s"
+interval = "500ms"
+stable = "3s"
+
+[[health.probe]]
+type = "http"
+url = "${o.front.url}api/"
+expect = 200
+
+[[health.probe]]
+type = "http"
+url = "${o.front.url}"
+body = "<h1>demo"
+`);
+  return path;
+}
+
+async function stopService(host: string): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  try {
+    process.kill(Number(readFileSync(join(host, 'service.pid'), 'utf8')), 'SIGKILL');
+  } catch { /* not running */ }
+}
+
+let exitCode = 0;
+try {
+  await main();
+  process.stdout.write('\n\x1b[1mThe story went as told: 1.0.0 installed, 1.1.0 committed, 1.2.0 rolled back by itself.\x1b[0m\n');
+} catch (err) {
+  exitCode = 1;
+  process.stdout.write(`\n\x1b[31mThe demo did not go as told: ${err instanceof StoryBroken ? err.message : (err as Error).stack}\x1b[0m\n`);
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+}
+process.exit(exitCode);

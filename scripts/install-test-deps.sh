@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages tide's tests use, only when they are missing:
+# nginx (front end and mirror), podman + runc (containers), gnupg (interop),
+# busybox-static (tiny container images), python3 (hostile tarballs), curl.
+set -eu
+missing=""
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
+need nginx /usr/sbin/nginx nginx-light
+need podman /usr/bin/podman podman
+need runc /usr/sbin/runc runc
+need gpg /usr/bin/gpg gnupg
+need busybox /bin/busybox busybox-static
+need python3 /usr/bin/python3 python3
+need curl /usr/bin/curl curl
+need systemd-analyze /usr/bin/systemd-analyze systemd
+[ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
+echo "test dependencies: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing uidmap slirp4netns >/dev/null
