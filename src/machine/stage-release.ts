@@ -9,6 +9,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { isTideError } from '../errors.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
+import { resolveOwner } from '../system/owner.js';
 import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
 import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
@@ -47,7 +48,8 @@ async function extractInto(ctx: MachineContext, manifest: ReleaseManifest): Prom
   const stagingDir = join(ctx.layout.staging, `${manifest.version}-${randomBytes(4).toString('hex')}`);
   const archivePath = join(ctx.layout.artifactsDir(manifest.version), bundleOf(manifest).path);
   try {
-    const { entries, unpackedBytes } = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked });
+    const owner = resolveOwner(ctx.config.owner);
+    const { entries, unpackedBytes } = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked, owner });
     ctx.logger.log('info', { event: 'stage', message: `extracted ${entries} entries (${unpackedBytes} bytes) of ${manifest.version}`, to: manifest.version });
     checkLinkTargets(stagingDir, ctx.config.link, manifest.version);
     return stagingDir;
