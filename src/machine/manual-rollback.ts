@@ -3,7 +3,7 @@
 import { TideError } from '../errors.js';
 import { readVersionLink } from '../store/version-links.js';
 import { existsSync } from 'node:fs';
-import { writePendingMarker, type PendingMarker } from './pending-marker.js';
+import { newPendingMarker, writePendingMarker } from './pending-marker.js';
 import { settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
 import type { MachineContext } from './context.js';
@@ -17,21 +17,12 @@ export async function runManualRollback(ctx: MachineContext): Promise<Transactio
   if (previous === null || !existsSync(ctx.layout.versionDir(previous))) {
     throw new TideError('usage', `there is no previous version to roll back to (current is ${current ?? 'nothing'})`, { file: ctx.layout.previous });
   }
-  const now = ctx.now();
-  const marker: PendingMarker = {
-    schema: 1,
-    app: ctx.config.app,
-    kind: 'rollback',
-    from: current,
-    to: previous,
-    // If `previous` turns out unhealthy, flipping back restores previous → itself.
-    previousBefore: previous,
-    phase: 'swapping',
-    deadline: new Date(now.getTime() + ctx.config.health.timeout).toISOString(),
-    attempt: 1,
-    startedAt: now.toISOString(),
-    reason: 'manual rollback',
-  };
+  // If `previous` turns out unhealthy, flipping back restores previous → itself.
+  const marker = newPendingMarker(
+    { app: ctx.config.app, kind: 'rollback', from: current, to: previous, previousBefore: previous, reason: 'manual rollback' },
+    ctx.now(),
+    ctx.config.health.timeout,
+  );
   writePendingMarker(ctx.layout, marker);
   return driveTransaction(ctx, marker);
 }

@@ -67,3 +67,19 @@ export function removePendingMarker(layout: Layout): void {
   rmSync(layout.pending, { force: true });
   fsyncDir(dirname(layout.pending));
 }
+
+/** A fresh marker at `swapping`, the first phase of an update or a manual rollback. */
+export function newPendingMarker(
+  fields: Pick<PendingMarker, 'app' | 'kind' | 'from' | 'to' | 'previousBefore'> & { reason?: string },
+  now: Date,
+  healthTimeoutMs: number,
+): PendingMarker {
+  return {
+    schema: 1,
+    ...fields,
+    phase: 'swapping',
+    deadline: new Date(now.getTime() + healthTimeoutMs).toISOString(),
+    attempt: 1,
+    startedAt: now.toISOString(),
+  };
+}

@@ -25,7 +25,7 @@ export async function rollBack(ctx: MachineContext, marker: PendingMarker): Prom
   if (from === null) {
     failures.push(`there is no previous version to roll back to (first install of ${to})`);
   } else {
-    ctx.logger.log('warn', { event: 'rollback', message: `rolling back from ${to} to ${from}: ${why}`, from: to, to: from, phase: 'rolling-back' });
+    ctx.logger.log('warn', { event: 'rollback', message: `rolling back from ${to} to ${from}: ${why}`, from, to, phase: 'rolling-back' });
     await step('flip current back', () => {
       pointVersionLink(ctx.layout, ctx.layout.current, from);
       pointVersionLink(ctx.layout, ctx.layout.previous, marker.previousBefore);

@@ -9,7 +9,7 @@ import { readHostState, updateHostState } from '../store/host-state.js';
 import { createDocumentCache } from '../store/document-cache.js';
 import { readVersionLink } from '../store/version-links.js';
 import { TideError } from '../errors.js';
-import { writePendingMarker, type PendingMarker } from './pending-marker.js';
+import { newPendingMarker, writePendingMarker, type PendingMarker } from './pending-marker.js';
 import { stageRelease, forgetArtifacts } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
 import { settlePending } from './settle-pending.js';
@@ -101,19 +101,11 @@ async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: st
     discardStaged(ctx, staged.version);
     throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: `${staged.version}/hooks/pre-swap` });
   }
-  const now = ctx.now();
-  const marker: PendingMarker = {
-    schema: 1,
-    app: ctx.config.app,
-    kind: 'update',
-    from: current,
-    to: staged.version,
-    previousBefore: readVersionLink(ctx.layout.previous),
-    phase: 'swapping',
-    deadline: new Date(now.getTime() + ctx.config.health.timeout).toISOString(),
-    attempt: 1,
-    startedAt: now.toISOString(),
-  };
+  const marker = newPendingMarker(
+    { app: ctx.config.app, kind: 'update', from: current, to: staged.version, previousBefore: readVersionLink(ctx.layout.previous) },
+    ctx.now(),
+    ctx.config.health.timeout,
+  );
   writePendingMarker(ctx.layout, marker);
   ctx.logger.log('info', { event: 'marker', message: `pending marker written for ${current ?? '(nothing)'} → ${staged.version} on channel ${channel}`, from: current, to: staged.version, phase: 'swapping' });
   ctx.crashPoint('after-marker');
