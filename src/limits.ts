@@ -55,6 +55,23 @@ export const limits = {
   hookTimeoutMs: 300_000,
   // `tide release build --image`: one `podman save` of an image must finish within this.
   imageSaveTimeoutMs: 600_000,
+  // Containers: one `podman load` of a release's image artifact must finish within this.
+  imageLoadTimeoutMs: 600_000,
+  // Containers: any other podman call (inspect, run, stop, rename, rm, rmi) must return within this;
+  // stop and rm wait for the container's own stop timeout (podman's default 10 s) first.
+  podmanCommandTimeoutMs: 60_000,
+  // Containers: index.json, manifest and config of an oci-archive are read before loading; each is small.
+  ociMetadataBytes: 64 * KiB,
+  // Cheap checks: while every channel pointer is unchanged (304), revocations.json is asked for at most this often.
+  revocationsRecheckMs: 6 * 3_600_000,
+  // `tide daemon`: default [schedule] delay, the most a host waits after a cron tick (its offset is fixed per host).
+  defaultScheduleDelayMs: 5 * 60_000,
+  // [report]: the wait before the first retry of a failed fleet report; it doubles for each further retry.
+  reportBackoffMs: 500,
+  // [report]: the longest wait between two attempts, however many retries are configured.
+  reportMaxBackoffMs: 30_000,
+  // [report]: the fleet endpoint's answer is read up to this much (for the log line), then dropped.
+  reportAnswerBytes: 4 * KiB,
 } as const;
 
 export const sizeUnits = { KiB, MiB, GiB };

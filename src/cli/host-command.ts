@@ -5,19 +5,47 @@ import { createMachineContext, abortOnSignals } from '../machine/wire-context.js
 import type { MachineContext } from '../machine/context.js';
 import type { CliContext } from './context.js';
 import { exitCodeOfOutcome, type TransactionOutcome } from '../machine/outcome.js';
+import { runLogger } from '../log/logger.js';
+import { writeRunMetrics } from '../report/metrics.js';
+import { reportRun } from '../report/fleet-report.js';
+import { logRunSummary, summarizeError, summarizeValue, type RunSummary } from '../report/run-summary.js';
 
 export function loadHostConfig(ctx: CliContext): Config {
   return loadConfig(configPathFrom(ctx.configFlag));
 }
 
+/**
+ * Run one host command: the run's logger (every event carries the app), the context,
+ * the state-dir lock; after the body, the metrics textfile (still under the lock),
+ * the closing `result` log line (--log-format json) and the fleet report (after the lock).
+ */
 export async function withMachine<T>(cli: CliContext, command: string, body: (m: MachineContext) => Promise<T>, extra: Partial<MachineContext> = {}): Promise<T> {
   const config = loadHostConfig(cli);
-  const machine = createMachineContext(config, cli.logger, extra);
+  const logger = runLogger(cli.logger, config.app);
+  const machine = createMachineContext(config, logger, extra);
   const stopListening = abortOnSignals(machine);
+  const started = Date.now();
+  let summary: RunSummary | undefined;
   try {
-    return await withStateLock(config.state_dir, command, () => body(machine));
+    return await withStateLock(config.state_dir, command, async () => {
+      try {
+        const value = await body(machine);
+        summary = summarizeValue(command, value, Date.now() - started);
+        return value;
+      } catch (err) {
+        summary = summarizeError(command, err, Date.now() - started);
+        throw err;
+      } finally {
+        writeRunMetrics(config, logger);
+      }
+    });
   } finally {
     stopListening();
+    if (summary) {
+      // In text mode the command prints its own line; the JSON log gets one closing line per run.
+      if (cli.logFormat === 'json') logRunSummary(logger, summary);
+      await reportRun(config, logger, summary, machine.machineId);
+    }
   }
 }
 

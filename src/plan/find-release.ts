@@ -1,13 +1,17 @@
 // The fetch half of `tide check` and `tide update`: ask every mirror for the
-// revocations and the channel pointer, keep what verifies, pick the highest
-// sequence, then fetch the manifest the winning pointer names.
-import { TideError, isTideError } from '../errors.js';
+// channel pointer (and, when it changed or is due, the revocations), keep what
+// verifies, pick the highest sequence, then take the manifest the winning pointer
+// names from the local cache or a mirror. With a DocumentCache a check where
+// nothing changed costs each mirror one conditional request.
+import { ExitCode, TideError, isTideError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
 import type { ChannelPointer, ReleaseManifest, Revocations } from '../documents/schemas.js';
 import { openChannelPointer, openReleaseManifest, openRevocations, type TrustContext } from '../trust/open-signed.js';
 import { checkChannelPointer, checkManifest, checkManifestBytes, checkRevocations } from './check-documents.js';
 import type { Logger } from '../log/logger.js';
+import type { DocumentCache } from '../store/document-cache.js';
+import { fetchSigned, fetchSignedIfChanged, openFetched, type FetchedSigned } from './fetch-signed.js';
 
 export interface FindReleaseInput {
   app: string;
@@ -21,6 +25,8 @@ export interface FindReleaseInput {
   /** `tide update --version V`: skip the channel pointer and fetch that release's manifest. */
   version?: string;
   logger: Logger;
+  /** Verified documents and mirror validators from earlier checks; without it every check fetches everything. */
+  cache?: DocumentCache;
 }
 
 export interface FoundRelease {
@@ -47,14 +53,6 @@ async function askEveryMirror<T>(mirrors: readonly string[], ask: (mirror: strin
   );
 }
 
-async function fetchSigned(client: MirrorClient, mirror: string, path: string, maxBytes = limits.maxDocumentBytes) {
-  const [doc, asc] = await Promise.all([
-    client.fetchDocument(mirror, path, maxBytes),
-    client.fetchDocument(mirror, `${path}.asc`, limits.maxSignatureBytes),
-  ]);
-  return { bytes: doc.bytes, asc: asc.bytes.toString('utf8') };
-}
-
 /** No mirror gave a valid answer: a refusal (exit 3) outranks unreachability (exit 4). */
 export function bestFailure(errors: TideError[], what: string): TideError {
   const refusal = errors.find((e) => e.exitCode === 3);
@@ -68,10 +66,12 @@ export function bestFailure(errors: TideError[], what: string): TideError {
 async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['revocations']> {
   const known = input.knownRevocations;
   const trust: TrustContext = { ...input.trust, revokedKeys: known.keys };
+  const path = 'revocations.json';
   const answers = await askEveryMirror(input.mirrors, async (mirror) => {
-    const { bytes, asc } = await fetchSigned(input.client, mirror, 'revocations.json');
-    const where = { mirror, file: 'revocations.json' };
-    const { document } = await openRevocations(bytes, asc, trust, where);
+    const fetched = await fetchSignedIfChanged(input.client, input.cache, mirror, path);
+    const where = { mirror, file: path };
+    const { document, signed } = await openFetched(input.client, mirror, path, fetched, async (bytes, asc) => (await openRevocations(bytes, asc, trust, where)).document);
+    input.cache?.remember(mirror, path, signed);
     checkRevocations(document, { app: input.app, now: trust.now, acceptedSequence: known.sequence ?? undefined }, where);
     return document;
   });
@@ -84,8 +84,16 @@ async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['r
     }
     if (!newest || answer.value.sequence > newest.sequence) newest = answer.value;
   }
-  if (!newest) return known;
-  // A revocation is never taken back by a later list: keep the union.
+  const merged = newest ? mergeRevocations(known, newest) : known;
+  // Asked for now; unless no mirror could even be reached, the next cheap check may skip asking.
+  if (answers.some((a) => 'value' in a || a.error.exitCode !== ExitCode.unreachable || a.error.code === 'not-found')) {
+    input.cache?.acceptRevocations(merged, input.trust.now);
+  }
+  return merged;
+}
+
+// A revocation is never taken back by a later list: keep the union.
+function mergeRevocations(known: FoundRelease['revocations'], newest: Revocations): FoundRelease['revocations'] {
   return {
     sequence: Math.max(newest.sequence, known.sequence ?? 0),
     versions: [...new Set([...known.versions, ...newest.versions])].sort(),
@@ -93,15 +101,35 @@ async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['r
   };
 }
 
-async function findPointer(input: FindReleaseInput, trust: TrustContext): Promise<{ pointer: ChannelPointer; winners: string[] }> {
-  const path = `channels/${input.channel}.json`;
-  const answers = await askEveryMirror(input.mirrors, async (mirror) => {
-    const { bytes, asc } = await fetchSigned(input.client, mirror, path);
+/**
+ * Revocations are asked for when a pointer changed (before a new pointer is trusted),
+ * when this host has no cache, and otherwise every limits.revocationsRecheckMs:
+ * a no-op check costs each mirror one request, and a revoked key or version that
+ * comes without a new pointer is still seen within that time.
+ */
+function revocationsDue(input: FindReleaseInput, anyChanged: boolean): boolean {
+  if (!input.cache || anyChanged) return true;
+  const checked = input.cache.revocationsCheckedAt();
+  const now = input.trust.now.getTime();
+  return checked === null || checked.getTime() > now || now - checked.getTime() >= limits.revocationsRecheckMs;
+}
+
+async function verifyPointers(input: FindReleaseInput, trust: TrustContext, fetched: MirrorAnswer<FetchedSigned>[]): Promise<{ pointer: ChannelPointer; winners: string[] }> {
+  const path = channelPath(input.channel);
+  const answers = await Promise.all(fetched.map(async (answer): Promise<MirrorAnswer<ChannelPointer>> => {
+    if ('error' in answer) return answer;
+    const { mirror, value } = answer;
     const where = { mirror, file: path };
-    const { document } = await openChannelPointer(bytes, asc, trust, where);
-    checkChannelPointer(document, { app: input.app, channel: input.channel, now: trust.now, acceptedSequence: input.acceptedSequence }, where);
-    return document;
-  });
+    try {
+      // Fresh or cached, the bytes are verified now: a 304 never bypasses the signature or `expires`.
+      const { document, signed } = await openFetched(input.client, mirror, path, value, async (bytes, asc) => (await openChannelPointer(bytes, asc, trust, where)).document);
+      input.cache?.remember(mirror, path, signed);
+      checkChannelPointer(document, { app: input.app, channel: input.channel, now: trust.now, acceptedSequence: input.acceptedSequence }, where);
+      return { mirror, value: document };
+    } catch (err) {
+      return { mirror, error: isTideError(err) ? err.at(where) : new TideError('internal', String((err as Error)?.message ?? err), where) };
+    }
+  }));
   const valid = answers.flatMap((a) => ('value' in a ? [a] : []));
   for (const a of answers) if ('error' in a) input.logger.log('warn', { event: 'check', message: `mirror ${a.mirror}: ${a.error.message}` });
   if (valid.length === 0) throw bestFailure(answers.flatMap((a) => ('error' in a ? [a.error] : [])), path);
@@ -111,16 +139,34 @@ async function findPointer(input: FindReleaseInput, trust: TrustContext): Promis
   return { pointer: best.value, winners };
 }
 
+/** The manifest the pointer pins by sha256, verified again from the local cache; undefined to fetch it. */
+async function cachedManifest(input: FindReleaseInput, trust: TrustContext, pointer: ChannelPointer): Promise<ReleaseManifest | undefined> {
+  const cached = input.cache?.readPinned(pointer.manifest.sha256);
+  if (!cached) return undefined;
+  const where = { file: pointer.manifest.path };
+  try {
+    checkManifestBytes(cached.bytes, pointer, where);
+    const { document } = await openReleaseManifest(cached.bytes, cached.asc, trust, where);
+    checkManifest(document, { app: input.app, version: pointer.version }, where);
+    return document;
+  } catch (err) {
+    if (!isTideError(err)) throw err;
+    input.logger.log('debug', { event: 'manifest', message: `cached manifest not used: ${err.message}` });
+    return undefined;
+  }
+}
+
 async function findManifest(input: FindReleaseInput, trust: TrustContext, version: string, mirrors: string[], pointer?: ChannelPointer): Promise<ReleaseManifest> {
   const path = pointer?.manifest.path ?? `releases/${version}/manifest.json`;
   const errors: TideError[] = [];
   for (const mirror of mirrors) {
     const where = { mirror, file: path };
     try {
-      const { bytes, asc } = await fetchSigned(input.client, mirror, path, pointer ? Math.min(pointer.manifest.size, limits.maxDocumentBytes) : limits.maxDocumentBytes);
-      if (pointer) checkManifestBytes(bytes, pointer, where);
-      const { document } = await openReleaseManifest(bytes, asc, trust, where);
+      const signed = await fetchSigned(input.client, mirror, path, pointer ? Math.min(pointer.manifest.size, limits.maxDocumentBytes) : limits.maxDocumentBytes);
+      if (pointer) checkManifestBytes(signed.bytes, pointer, where);
+      const { document } = await openReleaseManifest(signed.bytes, signed.asc, trust, where);
       checkManifest(document, { app: input.app, version }, where);
+      if (pointer) input.cache?.rememberPinned(signed);
       return document;
     } catch (err) {
       if (!isTideError(err)) throw err;
@@ -131,15 +177,24 @@ async function findManifest(input: FindReleaseInput, trust: TrustContext, versio
   throw bestFailure(errors, path);
 }
 
+const channelPath = (channel: string): string => `channels/${channel}.json`;
+
 export async function findRelease(input: FindReleaseInput): Promise<FoundRelease> {
-  const revocations = await findRevocations(input);
-  const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
   if (input.version) {
+    const revocations = await findRevocations(input);
+    const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
     const manifest = await findManifest(input, trust, input.version, [...input.mirrors]);
     return { manifest, mirrors: [...input.mirrors], revocations };
   }
-  const { pointer, winners } = await findPointer(input, trust);
+  // Cheap check: one conditional request per mirror; the rest only when something changed.
+  const fetched = await askEveryMirror(input.mirrors, (mirror) => fetchSignedIfChanged(input.client, input.cache, mirror, channelPath(input.channel)));
+  const anyChanged = fetched.some((a) => 'value' in a && a.value.changed);
+  // Revocations before any pointer is verified: a revoked key must not vouch for a new pointer.
+  const revocations = revocationsDue(input, anyChanged) ? await findRevocations(input) : input.knownRevocations;
+  const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
+  const { pointer, winners } = await verifyPointers(input, trust, fetched);
   const mirrors = [...winners, ...input.mirrors.filter((m) => !winners.includes(m))];
-  const manifest = await findManifest(input, trust, pointer.version, mirrors, pointer);
+  const manifest = (await cachedManifest(input, trust, pointer)) ?? (await findManifest(input, trust, pointer.version, mirrors, pointer));
+  input.cache?.prune(input.mirrors);
   return { pointer, manifest, mirrors, revocations };
 }

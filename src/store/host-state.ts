@@ -17,9 +17,14 @@ export interface HistoryEntry {
   durationMs?: number;
 }
 
+/** What a mirror last served for one path: its validators, and the verified bytes kept in <state_dir>/cache/. */
 export interface ConditionalCache {
+  /** The ETag the mirror sent, sent back as If-None-Match. */
   etag?: string;
+  /** The Last-Modified the mirror sent, sent back as If-Modified-Since. */
   lastModified?: string;
+  /** sha256 of the bytes (and name of the file in <state_dir>/cache/) whose signature verified. */
+  sha256: string;
 }
 
 export interface HostState {
@@ -38,8 +43,10 @@ export interface HostState {
   lastResult: string | null;
   /** When the last run succeeded (ISO 8601), for metrics. */
   lastSuccess: string | null;
-  /** ETag/Last-Modified per mirror and channel, for cheap no-op checks. */
+  /** Per "<mirror> <path>" (channel pointers, revocations): validators for cheap no-op checks. */
   conditional: Record<string, ConditionalCache>;
+  /** When revocations.json was last asked for (ISO 8601); an unchanged pointer skips it for limits.revocationsRecheckMs. */
+  revocationsChecked: string | null;
   /** Counters for metrics. */
   counters: { updates: number; rollbacks: number };
 }
@@ -55,6 +62,7 @@ export function emptyHostState(): HostState {
     lastResult: null,
     lastSuccess: null,
     conditional: {},
+    revocationsChecked: null,
     counters: { updates: 0, rollbacks: 0 },
   };
 }

@@ -14,6 +14,8 @@ export interface NginxOptions {
   port?: number;
   /** Directives added inside `server { }`, e.g. `access_log /tmp/x/a.log combined;`. */
   extraServerConfig?: string;
+  /** Directives added inside `http { }`, e.g. a `log_format` for an access_log in the server. */
+  extraHttpConfig?: string;
 }
 
 export interface RunningNginx {
@@ -32,7 +34,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function nginxConf(prefix: string, root: string, port: number, extra: string): string {
+function nginxConf(prefix: string, root: string, port: number, extra: string, extraHttp = ''): string {
   // Workers of a root master run as "nobody" and could not read 0700 temp dirs.
   const user = process.getuid?.() === 0 ? 'user root;' : '';
   return `${user}
@@ -47,6 +49,7 @@ http {
   fastcgi_temp_path ${prefix}/f;
   uwsgi_temp_path ${prefix}/u;
   scgi_temp_path ${prefix}/s;
+  ${extraHttp}
   server {
     listen 127.0.0.1:${port};
     root ${root};
@@ -80,7 +83,7 @@ async function startOnce(options: NginxOptions, port: number): Promise<RunningNg
   const prefix = tempDir('tide-nginx-');
   for (const dir of ['cb', 'p', 'f', 'u', 's']) mkdirSync(join(prefix.path, dir));
   const conf = join(prefix.path, 'nginx.conf');
-  writeFileSync(conf, nginxConf(prefix.path, options.root, port, options.extraServerConfig ?? ''));
+  writeFileSync(conf, nginxConf(prefix.path, options.root, port, options.extraServerConfig ?? '', options.extraHttpConfig));
   const errorLog = join(prefix.path, 'e.log');
   const child = spawn('/usr/sbin/nginx', ['-c', conf, '-p', prefix.path, '-e', errorLog], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
