@@ -28,7 +28,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-function proxyConf(prefix: string, port: number, backendPort: number): string {
+export interface NginxProxyOptions {
+  /** Location prefix → directory served as is (nginx follows symlinks), e.g. { '/ui/': linkToWebDir }. */
+  staticDirs?: Record<string, string>;
+}
+
+function proxyConf(prefix: string, port: number, backendPort: number, options: NginxProxyOptions = {}): string {
+  const statics = Object.entries(options.staticDirs ?? {})
+    .map(([location, dir]) => `location ${location} { alias ${dir.replace(/\/?$/, '/')}; }`)
+    .join('\n    ');
   const temp = (name: string): string => `${name}_temp_path ${join(prefix, name)};`;
   return `daemon off;
 master_process off;
@@ -40,6 +48,7 @@ http {
   ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
   server {
     listen 127.0.0.1:${port};
+    ${statics}
     location / {
       proxy_pass http://127.0.0.1:${backendPort};
       proxy_connect_timeout 2s;
@@ -76,14 +85,14 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(killer);
 }
 
-export async function startNginxProxy(backendPort: number): Promise<NginxProxy> {
+export async function startNginxProxy(backendPort: number, options: NginxProxyOptions = {}): Promise<NginxProxy> {
   const dir = tempDir('tide-nginx-');
   let stderr = '';
   // Another process may take the free port before nginx binds it: try a few ports.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(dir.path, 'nginx.conf');
-    writeFileSync(conf, proxyConf(dir.path, port, backendPort));
+    writeFileSync(conf, proxyConf(dir.path, port, backendPort, options));
     const nginx = spawn('/usr/sbin/nginx', ['-c', conf, '-p', dir.path + '/', '-e', join(dir.path, 'error.log')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

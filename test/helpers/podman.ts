@@ -2,7 +2,8 @@
 // the host's images or containers. Nothing can be pulled here, so images are
 // made with `podman import` from a tiny rootfs holding busybox-static.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { runProcess, type RunResult } from '../../src/system/process-runner.js';
 
@@ -68,6 +69,26 @@ export function isolatedPodman(tmp: string): IsolatedPodman {
     },
     async removeAllContainers() {
       await podman(['rm', '--all', '--force', '--time', '0']);
+      // conmon runs `podman container cleanup` after a container dies, on its own clock;
+      // until those are gone they may re-create files in the store being deleted.
+      await waitForProcessesUsing(base);
     },
   };
+}
+
+/** Processes (other than this one) whose command line names `path`. */
+function processesUsing(path: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path)) pids.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}
+
+/** Bounded: at most ~10 s, then the caller goes on (and a delete may still race). */
+async function waitForProcessesUsing(path: string): Promise<void> {
+  for (let i = 0; i < 100 && processesUsing(path).length > 0; i++) await delay(100);
 }
