@@ -12,6 +12,7 @@ import { startNginx } from '../test/helpers/nginx.js';
 import { freePort } from '../test/helpers/nginx-proxy.js';
 import { startFrontEnd, type FrontEnd } from './demo/front-end.js';
 import { step, say, tide, expect, StoryBroken } from './demo/steps.js';
+import { demoContainers, type DemoContainers } from './demo/containers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tide-demo-'));
 const cleanups: (() => Promise<void> | void)[] = [() => rmSync(root, { recursive: true, force: true })];
@@ -47,24 +48,30 @@ async function main(): Promise<void> {
   const webLink = join(host, 'srv', 'www');
   const front = await startFrontEnd({ servicePort, webRoot: webLink, useNginx: hasNginx });
   cleanups.push(() => front.stop());
+  const containers = await demoContainers(root);
+  if (containers) cleanups.push(() => containers.stop());
+  say(containers ? `podman: a container demo-web (busybox httpd, isolated storage) swaps with every release` : 'podman is not installed: the demo runs without a container');
+  const podmanEnv = containers?.env ?? {};
   const restart = writeRestartScript(host, { link, port: servicePort });
   cleanups.push(() => stopService(host));
-  const config = writeHostConfig(host, { mirrors: [httpMirror, `file://${mirrorB}`], pub, link, webLink, restart, front });
+  const config = writeHostConfig(host, { mirrors: [httpMirror, `file://${mirrorB}`], pub, link, webLink, restart, front, containers });
   say(`front end: ${front.kind} on ${front.url} (the UI from ${webLink}, /api/ proxied to the service)`);
 
   const release = async (version: string, behaviour: 'good' | 'crash', note: string) => {
     step(`Release ${version}: ${note}`);
     const src = join(root, 'src', version);
     writeAppTree(src, version, behaviour);
-    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', src, '--tree', tree, '--key', key]);
+    const imageArgs = containers ? ['--image', await containers.image(version), '--podman-argv', JSON.stringify(containers.argv)] : [];
+    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', src, '--tree', tree, '--key', key, ...imageArgs], podmanEnv);
     await tide(['release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', version, '--key', key, '--tree', tree]);
     await tide(['release', 'publish', '--tree', tree, mirrorA, mirrorB]);
   };
 
   await release('1.0.0', 'good', 'build, sign, promote to stable, publish to both mirrors');
   step('The host installs 1.0.0');
-  expect('tide update installs 1.0.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+  expect('tide update installs 1.0.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
   expect('the front end serves 1.0.0', (await front.serving()) === 'demo 1.0.0');
+  if (containers) expect('the container serves demo-web 1.0.0', (await containers.serving()) === 'demo-web 1.0.0');
 
   step('A web-UI root of mode 0700 (the incident that broke nginx) never ships as 0700');
   const bad = join(root, 'src', 'bad-perms');
@@ -79,18 +86,23 @@ async function main(): Promise<void> {
   await release('1.1.0', 'good', 'a healthy update');
   step('The host checks, then updates to 1.1.0');
   expect('tide check says an update is available (exit 100)', (await tide(['--config', config, 'check'])).code === 100);
-  expect('tide update commits 1.1.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+  expect('tide update commits 1.1.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
   expect('the front end serves 1.1.0', (await front.serving()) === 'demo 1.1.0');
+  if (containers) expect('the container swapped to demo-web 1.1.0', (await containers.serving()) === 'demo-web 1.1.0');
 
   await release('1.2.0', 'crash', 'a broken build: the service exits at start');
   step('The host updates to 1.2.0; the health probe fails; tide rolls back by itself');
-  const failed = await tide(['--config', config, 'update']);
+  const failed = await tide(['--config', config, 'update'], podmanEnv);
   expect('tide update exits 5: unhealthy, rolled back to a healthy 1.1.0', failed.code === 5);
   expect('the front end serves 1.1.0 again', (await front.serving()) === 'demo 1.1.0');
-  expect('the next unattended run skips the bad 1.2.0 (exit 0)', (await tide(['--config', config, 'update'])).code === 0);
+  if (containers) {
+    expect('the container is back on demo-web 1.1.0', (await containers.serving()) === 'demo-web 1.1.0');
+    expect('podman ps -a shows only demo-web on 1.1.0, nothing left of 1.2.0', (await containers.listing()) === 'demo-web localhost/demo-web:1.1.0 running');
+  }
+  expect('the next unattended run skips the bad 1.2.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
 
   step('What the operator sees');
-  const status = await tide(['--config', config, 'status']);
+  const status = await tide(['--config', config, 'status'], podmanEnv);
   await tide(['--config', config, 'history']);
   const json = JSON.parse((await tide(['--config', config, 'status', '--json'])).stdout) as { current: string; previous: string; bad: string[] };
   expect('status: current 1.1.0, previous 1.0.0, bad [1.2.0]', status.code === 0 && json.current === '1.1.0' && json.previous === '1.0.0' && json.bad.join() === '1.2.0');
@@ -100,7 +112,7 @@ async function main(): Promise<void> {
   expect('both mirrors are in sync (exit 0)', mirrors.code === 0);
 }
 
-function writeHostConfig(host: string, o: { mirrors: string[]; pub: string; link: string; webLink: string; restart: string; front: FrontEnd }): string {
+function writeHostConfig(host: string, o: { mirrors: string[]; pub: string; link: string; webLink: string; restart: string; front: FrontEnd; containers: DemoContainers | null }): string {
   const path = join(host, 'tide.toml');
   writeFileSync(path, `app = "demo"
 channel = "stable"
@@ -134,7 +146,7 @@ expect = 200
 type = "http"
 url = "${o.front.url}"
 body = "<h1>demo"
-`);
+${o.containers?.config ?? ''}`);
   return path;
 }
 

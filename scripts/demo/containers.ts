@@ -1,0 +1,58 @@
+// The demo's container, when the machine has podman: a busybox httpd image per
+// release (podman import, nothing is pulled), in a podman store of its own.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isolatedPodman } from '../../test/helpers/podman.js';
+import { importWebImage, httpText, listContainers } from '../../test/containers/podman-images.js';
+import { freePort } from '../../test/helpers/nginx-proxy.js';
+
+export interface DemoContainers {
+  argv: string[];
+  env: Record<string, string>;
+  /** The [podman], [[container]] and probe lines of the host config. */
+  config: string;
+  /** Import the image of `version`; returns its ref for `tide release build --image`. */
+  image(version: string): Promise<string>;
+  serving(): Promise<string>;
+  /** `podman ps -a` as "name image state" lines. */
+  listing(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function demoContainers(root: string): Promise<DemoContainers | null> {
+  if (!existsSync('/usr/bin/podman') || !existsSync('/bin/busybox')) return null;
+  const podman = isolatedPodman(join(root, 'podman'));
+  const port = await freePort();
+  return {
+    argv: podman.argv,
+    env: podman.env,
+    config: `
+[podman]
+argv = ${JSON.stringify(podman.argv)}
+
+[[container]]
+name = "demo-web"
+image = "localhost/demo-web"
+args = ["--network", "host", "--env", "PORT=${port}", "--stop-timeout", "2"]
+
+[[health.probe]]
+type = "container"
+name = "demo-web"
+
+[[health.probe]]
+type = "http"
+url = "http://127.0.0.1:${port}/"
+body = "demo-web"
+`,
+    async image(version) {
+      const ref = `localhost/demo-web:${version}`;
+      await importWebImage(podman, ref, `demo-web ${version}`);
+      return ref;
+    },
+    serving: () => httpText(port),
+    async listing() {
+      return (await listContainers(podman)).map((c) => `${c.name} ${c.image} ${c.state}`).join('\n');
+    },
+    stop: () => podman.removeAllContainers(),
+  };
+}
