@@ -3,17 +3,13 @@ import { parse as parseToml } from 'smol-toml';
 import { configSchema, type RawConfig } from './schema.js';
 import { TideError } from '../errors.js';
 
-export const defaultConfigPath = '/etc/tide/tide.toml';
+// In a module of its own so that `tide status` finds the config without loading the parser.
+export { configPathFrom, defaultConfigPath } from './config-path.js';
 
 export interface Config extends RawConfig {
   /** Where the config was read from; relative key paths resolve against its folder. */
   configPath: string;
   health: RawConfig['health'] & { start: number };
-}
-
-/** SPEC Config: --config PATH, then TIDE_CONFIG, then /etc/tide/tide.toml. */
-export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.TIDE_CONFIG ?? defaultConfigPath;
 }
 
 export function loadConfig(path: string): Config {
@@ -32,13 +28,18 @@ export function parseConfig(text: string, path: string): Config {
     raw = parseToml(text);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0];
-    throw new TideError('config', `not valid TOML: ${message}`, { file: path });
+    // smol-toml's TomlError says where: name the line so the operator need not hunt for it.
+    const { line, column } = err as { line?: number; column?: number };
+    const at = line !== undefined ? ` at line ${line}${column !== undefined ? `, column ${column}` : ''}` : '';
+    throw new TideError('config', `not valid TOML${at}: ${message}`, { file: path });
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.') || '(top level)';
-    throw new TideError('config', `${key}: ${issue.message}`, { file: path });
+    // zod says "Invalid input: expected string, received undefined" for a key left out.
+    const missing = issue.code === 'invalid_type' && /received undefined$/.test(issue.message);
+    throw new TideError('config', `${key}: ${missing ? 'required, but missing' : issue.message}`, { file: path });
   }
   const config = parsed.data;
   if (config.service.restart && config.service.unit) {

@@ -10,7 +10,7 @@ import { createDocumentCache } from '../store/document-cache.js';
 import { readVersionLink } from '../store/version-links.js';
 import { TideError } from '../errors.js';
 import { newPendingMarker, writePendingMarker, type PendingMarker } from './pending-marker.js';
-import { stageRelease, forgetArtifacts } from './stage-release.js';
+import { stageRelease, forgetArtifacts, bundleOf } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
 import { settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
@@ -32,45 +32,65 @@ export interface CheckResult {
   current: string | null;
 }
 
-/** The fetch-and-decide half shared by `tide check` and `tide update`. Records what it accepted. */
-export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest): Promise<CheckResult> {
+/**
+ * The fetch-and-decide half shared by `tide check` and `tide update`. Records what it
+ * accepted. `beforeInstall`: the caller installs what is decided (tide update).
+ */
+export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest, beforeInstall = false): Promise<CheckResult> {
   const state = readHostState(ctx.layout);
   const keys = await readTrustedKeysFromConfig(ctx.config);
-  const found = await findRelease({
+  const find = (freshRevocations: boolean) => findRelease({
     app: ctx.config.app,
     channel: request.channel,
     mirrors: ctx.config.mirrors,
     client: ctx.client,
     trust: { keys, threshold: ctx.config.threshold, now: ctx.now() },
-    knownRevocations: state.revocations,
+    knownRevocations: readHostState(ctx.layout).revocations,
     acceptedSequence: state.sequences[request.channel],
     version: request.version,
     logger: ctx.logger,
     // Cheap checks: an unchanged pointer costs each mirror one conditional request.
     cache: createDocumentCache(ctx.layout),
+    freshRevocations,
+  }).then((found) => {
+    updateHostState(ctx.layout, (s) => {
+      if (found.pointer) s.sequences[request.channel] = Math.max(s.sequences[request.channel] ?? 0, found.pointer.sequence);
+      s.revocations = found.revocations;
+    });
+    return found;
   }).finally(() => updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); }));
-  updateHostState(ctx.layout, (s) => {
-    if (found.pointer) s.sequences[request.channel] = Math.max(s.sequences[request.channel] ?? 0, found.pointer.sequence);
-    s.revocations = found.revocations;
-  });
-  const current = readVersionLink(ctx.layout.current);
+  let found = await find(false);
+  let decision = decide(ctx, request, state.bad, found);
+  // SPEC Revocations: a host never installs a revoked version. A cheap check may have
+  // skipped revocations.json; nothing is installed without asking for it in this run.
+  if (beforeInstall && decision.action === 'install' && !found.revocationsFresh) {
+    found = await find(true);
+    decision = decide(ctx, request, state.bad, found);
+  }
+  return { found, decision, current: readVersionLink(ctx.layout.current) };
+}
+
+function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], found: FoundRelease): UpdateDecision {
   const target = found.manifest.version;
-  const decision = decideUpdate({
+  return decideUpdate({
     target,
-    current,
+    current: readVersionLink(ctx.layout.current),
     revokedVersions: found.revocations.versions,
-    badVersions: state.bad,
+    badVersions: bad,
     inRollout: inRollout(ctx.machineId, ctx.config.app, target, found.pointer?.rollout?.percent),
     force: request.force,
-  }, { file: found.pointer ? `channels/${request.channel}.json` : `releases/${target}/manifest.json` });
-  return { found, decision, current };
+  }, {
+    // SPEC Exit codes: a refusal says where; the mirrors that served the winning pointer come first.
+    mirror: found.pointer ? found.mirrors[0] : undefined,
+    file: found.pointer ? `channels/${request.channel}.json` : `releases/${target}/manifest.json`,
+  });
 }
 
 export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Promise<TransactionOutcome> {
   const leftover = await settlePending(ctx);
   if (leftover) return leftover;
   const started = Date.now();
-  const { found, decision, current } = await checkForUpdate(ctx, request).catch((err) => {
+  const { found, decision, current } = await checkForUpdate(ctx, request, true).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
     throw err;
   });
@@ -99,7 +119,9 @@ async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: st
   const hook = await runBundleHook(ctx, staged.versionDir, 'pre-swap', current, staged.version);
   if (!hook.ok) {
     discardStaged(ctx, staged.version);
-    throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: `${staged.version}/hooks/pre-swap` });
+    // Where: the release's bundle and the hook inside it (the staged copy is gone by now).
+    const bundleFile = `releases/${staged.version}/${bundleOf(found.manifest).path}`;
+    throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: bundleFile, entry: 'hooks/pre-swap' });
   }
   const marker = newPendingMarker(
     { app: ctx.config.app, kind: 'update', from: current, to: staged.version, previousBefore: readVersionLink(ctx.layout.previous) },

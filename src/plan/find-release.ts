@@ -27,6 +27,8 @@ export interface FindReleaseInput {
   logger: Logger;
   /** Verified documents and mirror validators from earlier checks; without it every check fetches everything. */
   cache?: DocumentCache;
+  /** Ask for revocations whatever the cache says: before anything is installed. */
+  freshRevocations?: boolean;
 }
 
 export interface FoundRelease {
@@ -36,6 +38,8 @@ export interface FoundRelease {
   /** Mirrors ordered for downloads: those that served the winning pointer first. */
   mirrors: string[];
   revocations: { sequence: number | null; versions: string[]; keys: string[] };
+  /** The revocations were asked for in this run (not taken from an earlier one). */
+  revocationsFresh: boolean;
 }
 
 type MirrorAnswer<T> = { mirror: string; value: T } | { mirror: string; error: TideError };
@@ -108,7 +112,7 @@ function mergeRevocations(known: FoundRelease['revocations'], newest: Revocation
  * comes without a new pointer is still seen within that time.
  */
 function revocationsDue(input: FindReleaseInput, anyChanged: boolean): boolean {
-  if (!input.cache || anyChanged) return true;
+  if (!input.cache || anyChanged || input.freshRevocations) return true;
   const checked = input.cache.revocationsCheckedAt();
   const now = input.trust.now.getTime();
   return checked === null || checked.getTime() > now || now - checked.getTime() >= limits.revocationsRecheckMs;
@@ -184,17 +188,18 @@ export async function findRelease(input: FindReleaseInput): Promise<FoundRelease
     const revocations = await findRevocations(input);
     const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
     const manifest = await findManifest(input, trust, input.version, [...input.mirrors]);
-    return { manifest, mirrors: [...input.mirrors], revocations };
+    return { manifest, mirrors: [...input.mirrors], revocations, revocationsFresh: true };
   }
   // Cheap check: one conditional request per mirror; the rest only when something changed.
   const fetched = await askEveryMirror(input.mirrors, (mirror) => fetchSignedIfChanged(input.client, input.cache, mirror, channelPath(input.channel)));
   const anyChanged = fetched.some((a) => 'value' in a && a.value.changed);
   // Revocations before any pointer is verified: a revoked key must not vouch for a new pointer.
-  const revocations = revocationsDue(input, anyChanged) ? await findRevocations(input) : input.knownRevocations;
+  const revocationsFresh = revocationsDue(input, anyChanged);
+  const revocations = revocationsFresh ? await findRevocations(input) : input.knownRevocations;
   const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
   const { pointer, winners } = await verifyPointers(input, trust, fetched);
   const mirrors = [...winners, ...input.mirrors.filter((m) => !winners.includes(m))];
   const manifest = (await cachedManifest(input, trust, pointer)) ?? (await findManifest(input, trust, pointer.version, mirrors, pointer));
   input.cache?.prune(input.mirrors);
-  return { pointer, manifest, mirrors, revocations };
+  return { pointer, manifest, mirrors, revocations, revocationsFresh };
 }

@@ -5,7 +5,7 @@
 // awaited; an unknown signer does not make `verify` throw; an .asc without a data
 // signature yields an empty list; `expectSigned` means one valid signature, not a
 // threshold. So: count distinct trusted primary keys with a verified signature.
-import { createMessage, readSignature, verify, type Signature } from 'openpgp';
+import { createMessage, readSignature, verify, type KeyID, type Signature } from 'openpgp';
 import { TideError, type ErrorPlace } from '../errors.js';
 import { limits } from '../limits.js';
 import type { TrustedKey } from './trusted-keys.js';
@@ -39,10 +39,10 @@ export async function verifyDetached(check: SignatureCheck): Promise<VerifiedSig
   const revoked = new Set((check.revokedKeys ?? []).map(normalizeFingerprint));
   const usable = check.keys.filter((k) => !revoked.has(k.fingerprint));
   const signature = await parseSignature(check.armoredSignature, where);
-  const signers = await trustedSigners(check.data, signature, usable, check.now);
+  const revokedKeys = check.keys.filter((k) => revoked.has(k.fingerprint));
+  const { signers, found } = await trustedSigners(check.data, signature, usable, revokedKeys, check.now);
   if (signers.size === 0) {
-    const why = usable.length < check.keys.length ? ' (signatures by revoked keys are ignored)' : '';
-    throw new TideError('signature', `no valid signature by a trusted key${why}`, where);
+    throw new TideError('signature', `no valid signature by a trusted key; found ${describeFound(found)}`, where);
   }
   if (signers.size < check.threshold) {
     throw new TideError(
@@ -62,26 +62,61 @@ async function parseSignature(armored: string, where: ErrorPlace): Promise<Signa
   }
 }
 
+/** What the .asc held, for the operator: which signatures, and why none counted. */
+interface FoundSignatures {
+  /** Key IDs (hex) of signers that are not trusted here (or are revoked). */
+  unknown: string[];
+  /** Fingerprints of trusted signers whose signature does not verify over these bytes. */
+  invalid: string[];
+  /** Fingerprints of revoked keys that signed. */
+  revoked: string[];
+}
+
+function describeFound(found: FoundSignatures): string {
+  const parts = [
+    found.invalid.length > 0 && `a signature by trusted key ${found.invalid.join(', ')} that does not match these bytes`,
+    // SPEC Revocations: signatures by revoked keys are ignored.
+    found.revoked.length > 0 && `a signature by revoked key ${found.revoked.join(', ')} (ignored)`,
+    found.unknown.length > 0 && `a signature by key ID ${found.unknown.join(', ')}, which is not trusted`,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' and ') : 'no signature over data';
+}
+
 async function trustedSigners(
   data: Uint8Array,
   signature: Signature,
   keys: readonly TrustedKey[],
+  revokedKeys: readonly TrustedKey[],
   now: Date,
-): Promise<Set<string>> {
+): Promise<{ signers: Set<string>; found: FoundSignatures }> {
   const signers = new Set<string>();
-  if (keys.length === 0) return signers;
+  const found: FoundSignatures = { unknown: [], invalid: [], revoked: [] };
+  const signedBy = (keyID: KeyID, among: readonly TrustedKey[]) => among.find((k) => k.key.getKeyIDs().some((id) => id.equals(keyID)));
+  const notCounted = (keyID: KeyID): void => {
+    const revoked = signedBy(keyID, revokedKeys);
+    if (revoked) found.revoked.push(revoked.fingerprint);
+    else found.unknown.push(keyID.toHex());
+  };
+  if (keys.length === 0) {
+    signature.getSigningKeyIDs().forEach(notCounted);
+    return { signers, found };
+  }
   const message = await createMessage({ binary: data });
   // A signature made seconds ago by a signer whose clock is ahead is not "from the future".
   const date = new Date(now.getTime() + limits.signatureClockSkewMs);
   const result = await verify({ message, signature, verificationKeys: keys.map((k) => k.key), date, format: 'binary' });
   for (const sig of result.signatures) {
-    const signer = keys.find((k) => k.key.getKeyIDs().some((id) => id.equals(sig.keyID)));
-    if (!signer) continue;
+    const signer = signedBy(sig.keyID, keys);
+    if (!signer) {
+      notCounted(sig.keyID);
+      continue;
+    }
     try {
       if (await sig.verified) signers.add(signer.fingerprint);
     } catch {
       // A bad signature from one key does not cancel a good one from another.
+      found.invalid.push(signer.fingerprint);
     }
   }
-  return signers;
+  return { signers, found };
 }

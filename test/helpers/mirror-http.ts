@@ -1,0 +1,96 @@
+// A real static HTTP server on 127.0.0.1 serving a mirror tree from a directory,
+// with Range support like any file server, and a fault per path for the tests of
+// misbehaving mirrors (500, a stall after the headers, endless bytes, …).
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+
+export type FaultHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface MirrorHttpServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** Every request path seen, in order. */
+  requests: string[];
+  /** Answer `path` (mirror-relative, e.g. "channels/stable.json") with `handler`; undefined clears it. */
+  fault(path: string, handler: FaultHandler | undefined): void;
+  close(): Promise<void>;
+}
+
+function serveFile(root: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+  const file = join(root, normalize(`/${path}`));
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new Error('not a file');
+    size = stat.size;
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const start = range ? Number(range[1]) : 0;
+  if (range && start >= size) {
+    res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+    return;
+  }
+  if (range) res.writeHead(206, { 'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
+  else res.writeHead(200, { 'content-length': size });
+  createReadStream(file, { start }).pipe(res);
+}
+
+/** Serve `root` until close(). */
+export async function serveMirrorDir(root: string): Promise<MirrorHttpServer> {
+  const faults = new Map<string, FaultHandler>();
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    requests.push(path);
+    const fault = faults.get(path);
+    if (fault) fault(req, res);
+    else serveFile(root, path, req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    fault(path, handler) {
+      if (handler) faults.set(path, handler);
+      else faults.delete(path);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Answer with a status and a short body. */
+export const statusFault = (status: number): FaultHandler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}\n`);
+};
+
+/** Send the headers, then nothing, ever (until the client goes away). */
+export const stallFault = (): FaultHandler => (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.flushHeaders();
+};
+
+/** Send `first`, then bytes without a length until the client goes away; `sent()` counts them. */
+export function endlessFault(first?: Buffer): FaultHandler & { sent(): number } {
+  let sent = 0;
+  const chunk = Buffer.alloc(16 * 1024, 0x20);
+  const handler: FaultHandler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    if (first) res.write(first);
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+      if (!res.destroyed) sent += chunk.length;
+    };
+    res.on('drain', pump);
+    pump();
+  };
+  return Object.assign(handler, { sent: () => sent });
+}
