@@ -1,13 +1,9 @@
 // The demo's front end: nginx on 127.0.0.1 serving the web UI from its [[link]]
 // and proxying /api/ to the service, or a small Node stand-in when nginx is missing.
-import { spawn } from 'node:child_process';
 import { createServer, request } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../test/helpers/nginx-proxy.js';
+import { freePort, startNginx } from '../../test/helpers/nginx.js';
 
 export interface FrontEnd {
   kind: 'nginx' | 'node';
@@ -32,34 +28,12 @@ export async function startFrontEnd(o: { servicePort: number; webRoot: string; u
 }
 
 async function startNginxFront(port: number, o: { servicePort: number; webRoot: string }): Promise<() => Promise<void>> {
-  const dir = mkdtempSync(join(tmpdir(), 'tide-demo-nginx-'));
-  const temp = (n: string) => `${n}_temp_path ${join(dir, n)};`;
-  writeFileSync(join(dir, 'nginx.conf'), `daemon off;
-master_process off;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')};
-events { worker_connections 64; }
-http {
-  access_log off;
-  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}
-  server {
-    listen 127.0.0.1:${port};
-    root ${o.webRoot};
-    location /api/ { proxy_pass http://127.0.0.1:${o.servicePort}/; proxy_connect_timeout 2s; proxy_read_timeout 5s; }
-  }
-}
-`);
-  const nginx = spawn('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir + '/', '-e', join(dir, 'error.log')], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)) break;
-    await delay(100);
-  }
-  return async () => {
-    nginx.kill('SIGTERM');
-    await delay(200);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const nginx = await startNginx({
+    port,
+    serverBody: `root ${o.webRoot};
+    location /api/ { proxy_pass http://127.0.0.1:${o.servicePort}/; proxy_connect_timeout 2s; proxy_read_timeout 5s; }`,
+  });
+  return nginx.stop;
 }
 
 async function startNodeFront(port: number, o: { servicePort: number; webRoot: string }): Promise<() => Promise<void>> {

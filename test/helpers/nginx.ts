@@ -1,6 +1,6 @@
-// A real nginx serving a directory on 127.0.0.1, for happy paths against a real
-// static file server (ETag, Range, 304). Its conf, pid and logs live in a temp dir
-// removed by stop().
+// The one way tests, the demo and the benchmarks start a real nginx on 127.0.0.1:
+// serving a directory (ETag, Range, 304) or any `server { }` body (a proxy, a front
+// end). Its conf, pid and logs live in a temp dir removed by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { tempDir } from './tmp.js';
 
 export interface NginxOptions {
-  /** Directory served at "/". */
-  root: string;
+  /** Directory served at "/" (or give `serverBody`). */
+  root?: string;
+  /** The whole inside of `server { }` after `listen`, instead of `root`. */
+  serverBody?: string;
   /** Default: a free port. */
   port?: number;
   /** Directives added inside `server { }`, e.g. `access_log /tmp/x/a.log combined;`. */
@@ -34,7 +36,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function nginxConf(prefix: string, root: string, port: number, extra: string, extraHttp = ''): string {
+function nginxConf(prefix: string, body: string, port: number, extra: string, extraHttp = ''): string {
   // Workers of a root master run as "nobody" and could not read 0700 temp dirs.
   const user = process.getuid?.() === 0 ? 'user root;' : '';
   return `${user}
@@ -52,7 +54,7 @@ http {
   ${extraHttp}
   server {
     listen 127.0.0.1:${port};
-    root ${root};
+    ${body}
     ${extra}
   }
 }
@@ -83,7 +85,8 @@ async function startOnce(options: NginxOptions, port: number): Promise<RunningNg
   const prefix = tempDir('tide-nginx-');
   for (const dir of ['cb', 'p', 'f', 'u', 's']) mkdirSync(join(prefix.path, dir));
   const conf = join(prefix.path, 'nginx.conf');
-  writeFileSync(conf, nginxConf(prefix.path, options.root, port, options.extraServerConfig ?? '', options.extraHttpConfig));
+  const body = options.serverBody ?? `root ${options.root};`;
+  writeFileSync(conf, nginxConf(prefix.path, body, port, options.extraServerConfig ?? '', options.extraHttpConfig));
   const errorLog = join(prefix.path, 'e.log');
   const child = spawn('/usr/sbin/nginx', ['-c', conf, '-p', prefix.path, '-e', errorLog], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
