@@ -10,11 +10,15 @@ import {
 import { dirname, join, posix } from 'node:path';
 import { TideError } from '../errors.js';
 import type { CheckedEntry } from './policy.js';
-import { readBundleArchive, type BundleTotals, type EntrySink } from './read-archive.js';
+import { readBundleArchive, type ArchiveInput, type BundleTotals, type EntrySink } from './read-archive.js';
 
-export interface ExtractBundleOptions {
-  /** The .tar.gz, already checked against the manifest's size and sha256. */
-  archivePath: string;
+/**
+ * The archive: `archivePath`, a .tar.gz already checked against the manifest's size
+ * and sha256, or `tarChunks`, its tar bytes gunzipped off the main thread while it
+ * downloads (see extract-while-downloading.ts: such a tree counts only once the bytes
+ * read are proven to be the signed ones).
+ */
+export type ExtractBundleOptions = ArchiveInput & {
   /** Must not exist; created 0755 here, removed again on any failure. */
   stagingDir: string;
   /** SPEC Config: max_unpacked. */
@@ -24,7 +28,7 @@ export interface ExtractBundleOptions {
   /** SPEC Bundle: installed files belong to root, or to the configured owner. */
   owner?: { uid: number; gid: number };
   signal?: AbortSignal;
-}
+};
 
 // O_EXCL refuses anything already there (a symlink included); O_NOFOLLOW is the belt to its braces.
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -127,8 +131,9 @@ export async function extractBundle(options: ExtractBundleOptions): Promise<Bund
   createStagingDir(stagingDir, owner);
   const writer = new StagingWriter(stagingDir, owner);
   try {
+    const archive: ArchiveInput = options.tarChunks !== undefined ? { tarChunks: options.tarChunks } : { archivePath: options.archivePath };
     return await readBundleArchive({
-      archivePath: options.archivePath,
+      ...archive,
       maxUnpacked: options.maxUnpacked,
       maxEntries: options.maxEntries,
       signal: options.signal,

@@ -22,13 +22,15 @@ export interface EntrySink {
   end(entry: CheckedEntry): void;
 }
 
-export interface ReadBundleOptions {
-  archivePath: string;
+/** Where the archive comes from: a .tar.gz file, or tar bytes already gunzipped (off the main thread). */
+export type ArchiveInput = { archivePath: string; tarChunks?: undefined } | { tarChunks: AsyncIterable<Buffer>; archivePath?: undefined };
+
+export type ReadBundleOptions = ArchiveInput & {
   maxUnpacked: number;
   maxEntries?: number;
   signal?: AbortSignal;
   sink: EntrySink;
-}
+};
 
 export interface BundleTotals {
   entries: number;
@@ -68,7 +70,7 @@ class BundleStream {
   private sawEndOfArchive = false;
   private streamedBytes = 0;
 
-  constructor(private readonly options: Omit<ReadBundleOptions, 'archivePath' | 'signal'>) {
+  constructor(private readonly options: Pick<ReadBundleOptions, 'maxUnpacked' | 'maxEntries' | 'sink'>) {
     this.policy = createBundlePolicy({ maxUnpacked: options.maxUnpacked, maxEntries: options.maxEntries });
     this.parser.on('entry', this.guard((entry: ReadEntry) => this.takeEntry(entry)));
     this.parser.on('ignoredEntry', this.guard((entry: ReadEntry) => {
@@ -167,8 +169,22 @@ function bundleSink(stream: BundleStream, done: (totals: BundleTotals) => void):
   });
 }
 
+/** Tar bytes gunzipped elsewhere, fed in order; a refusal stops before the next chunk is asked for. */
+async function readTarChunks(stream: BundleStream, tarChunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<BundleTotals> {
+  try {
+    for await (const chunk of tarChunks) {
+      signal?.throwIfAborted();
+      stream.feed(chunk);
+    }
+    return stream.finish();
+  } catch (err) {
+    throw asBundleError(stream.firstFailure ?? err, signal);
+  }
+}
+
 export async function readBundleArchive(options: ReadBundleOptions): Promise<BundleTotals> {
   const stream = new BundleStream(options);
+  if (options.tarChunks !== undefined) return readTarChunks(stream, options.tarChunks, options.signal);
   let totals: BundleTotals | undefined;
   try {
     await pipeline(

@@ -80,7 +80,8 @@ export class TarLayout {
 
   private passBody(chunk: Buffer, pos: number): number {
     const length = Math.min(this.bodyRemaining, chunk.length - pos);
-    if (this.meta !== undefined) this.meta.chunks.push(chunk.subarray(pos, pos + length));
+    // A copy: the chunk may be handed back to its producer once fed (extract-worker.ts).
+    if (this.meta !== undefined) this.meta.chunks.push(Buffer.from(chunk.subarray(pos, pos + length)));
     this.bodyRemaining -= length;
     if (this.bodyRemaining === 0 && this.meta !== undefined) this.finishMeta();
     return length;

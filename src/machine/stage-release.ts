@@ -3,11 +3,13 @@
 // the tree counts only once its bytes are proven the signed ones), check the
 // [[link]] targets, then move it into versions/<version>. Nothing here touches
 // the running version: on any refusal the staging dir is removed.
-import { mkdirSync, renameSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { isTideError } from '../errors.js';
+import { sizeUnits } from '../limits.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
 import { extractWhileDownloading } from '../bundle/extract-while-downloading.js';
@@ -41,6 +43,26 @@ function newStagingDir(ctx: MachineContext, version: string): string {
 
 const bundleFile = (manifest: ReleaseManifest): string => `releases/${manifest.version}/${bundleOf(manifest).path}`;
 
+// A background `sync -f` each time this much more of the bundle arrived.
+const WRITEBACK_STEP = 64 * sizeUnits.MiB;
+
+/**
+ * The tree's final sync waits until every byte is on the disk; starting the
+ * writeback while the bundle still streams in leaves it little to wait for.
+ */
+function earlyWriteback(ctx: MachineContext, dir: string): { written(bytes: number): void; settled(): Promise<void> } {
+  let next = WRITEBACK_STEP;
+  let running: Promise<void> | undefined;
+  return {
+    written(bytes) {
+      if (bytes < next || running) return;
+      next = bytes + WRITEBACK_STEP;
+      running = ctx.runner.run(['sync', '-f', dir]).then(() => undefined, () => undefined).finally(() => (running = undefined));
+    },
+    settled: async () => running,
+  };
+}
+
 /**
  * The bundle is extracted while it downloads (PERF-NOTES: one pass, gunzip and
  * sha256 on the second core). Returns the staged tree, or undefined when it is not
@@ -57,14 +79,18 @@ async function downloadBundleWhileStaging(ctx: MachineContext, manifest: Release
     owner: resolveOwner(ctx.config.owner),
   });
   const bar = ctx.progress?.(path, bundle.size);
+  const writeback = earlyWriteback(ctx, stagingDir);
   try {
     await downloadFromFirstGood(mirrors, path, { size: bundle.size, sha256: bundle.sha256 }, dest, ctx.client, ctx.logger, (bytes, total) => {
       staging.written(bytes);
+      writeback.written(bytes);
       bar?.(bytes, total);
     });
   } catch (err) {
     await staging.abandon();
     throw err;
+  } finally {
+    await writeback.settled();
   }
   const outcome = await staging.finish();
   if (outcome.staged) return acceptStaged(ctx, manifest, stagingDir, outcome.totals);
@@ -124,6 +150,7 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
   } catch (err) {
     // A refusal (tampered, oversized) leaves nothing behind; a network failure keeps .part files to resume.
     if (isTideError(err) && err.exitCode === 3) forgetArtifacts(ctx, version);
+    else removeIfEmpty(ctx.layout.artifactsDir(version));
     throw err;
   }
   let stagingDir: string;
@@ -135,6 +162,8 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
     forgetArtifacts(ctx, version);
     throw err;
   }
+  // Its bytes are in the tree now; freeing its pages overlaps the sync.
+  const bundleRemoved = rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
   // Crash safety: the staged files reach the disk before `current` can ever name them.
   await ctx.runner.run(['sync', '-f', stagingDir]);
   const versionDir = ctx.layout.versionDir(version);
@@ -142,7 +171,7 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });
   renameSync(stagingDir, versionDir);
   fsyncDir(ctx.layout.versions);
-  rmSync(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
+  await bundleRemoved;
   return { version, versionDir, manifest };
 }
 
@@ -157,6 +186,15 @@ export function installedVersions(ctx: MachineContext): string[] {
     return readdirSync(ctx.layout.versions);
   } catch {
     return [];
+  }
+}
+
+/** A download that failed before its first byte leaves no empty directory behind. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (a part file to resume) or not there: keep it as it is.
   }
 }
 

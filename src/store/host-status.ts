@@ -16,7 +16,8 @@ export interface HostStatus {
   lastResult: string | null;
 }
 
-export function readHostStatus(config: Config): HostStatus {
+/** Only the keys it shows: `tide status` reads them without the full config loader. */
+export function readHostStatus(config: Pick<Config, 'app' | 'channel' | 'state_dir'>): HostStatus {
   const layout = layoutFor(config.state_dir);
   const state = readHostState(layout);
   return {

@@ -1,12 +1,14 @@
-// SPEC `tide status --json`. Reads the state dir only: no network, no lock, fast start.
+// SPEC `tide status --json`. Reads the state dir only: no network, no lock, fast
+// start (no got, openpgp, zod or TOML parser: see status-config.ts).
 import type { Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
-import { loadHostConfig } from '../host-command.js';
+import { loadStatusConfig } from '../status-config.js';
+import { configPathFrom } from '../../config/config-path.js';
 import { readHostStatus } from '../../store/host-status.js';
 
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('status', args, { json: { type: 'boolean', default: false } });
-  const status = readHostStatus(loadHostConfig(cli));
+  const status = readHostStatus(await loadStatusConfig(configPathFrom(cli.configFlag)));
   if (values.json) {
     cli.out(JSON.stringify(status));
     return 0;
