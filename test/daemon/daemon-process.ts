@@ -3,21 +3,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { tideBin } from '../helpers/host-fixture.js';
+import type { LogEvent } from '../../src/log/logger.js';
 
-export interface LogLine {
+/** A parsed --log-format json line: the logger's event plus what it adds. */
+export interface LogLine extends LogEvent {
   time: string;
   level: string;
-  event: string;
-  message: string;
-  app?: string;
-  from?: string | null;
-  to?: string | null;
-  phase?: string;
-  result?: string;
-  reason?: string;
-  durationMs?: number;
   run?: number;
-  [key: string]: unknown;
 }
 
 export interface DaemonProcess {
