@@ -3,7 +3,7 @@
 // machines; the ratios are what to compare). Prints a table and writes
 // bench-results/bench-<date>.json and .md.
 //   BENCH_QUICK=1      fewer runs, smaller bundles: a smoke run under a minute
-//   BENCH_ONLY=stage   only the staging and RSS figures (or: host)
+//   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -18,7 +18,7 @@ const only = new Set((process.env.BENCH_ONLY ?? 'stage,host').split(','));
 
 const settings = quick
   ? {
-      stage: { treeBytes: 32 * MiB, files: 300, runs: 3, rssSizes: [32 * MiB, 96 * MiB], rssRuns: 1 },
+      stage: { treeBytes: 32 * MiB, files: 300, runs: 3, rssSizes: [32 * MiB, 64 * MiB], rssRuns: 1 },
       // The default interval (2s) decides the rollback latency; a short stable window only shortens the run.
       host: { rollbackRuns: 1, swapRuns: 1, noopRuns: 3, statusRuns: 5, health: '[health]\nstable = "1s"\n' },
     }

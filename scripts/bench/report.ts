@@ -6,6 +6,8 @@ export interface Summary {
   min: number;
   max: number;
   runs: number;
+  /** Every run, in the order measured. */
+  samples: number[];
 }
 
 export interface Figure {
@@ -27,7 +29,7 @@ export function summarize(samples: number[]): Summary {
   const sorted = [...samples].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
+  return { median, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length, samples: samples.map((x) => Math.round(x * 10) / 10) };
 }
 
 export function ratioOf(tide: Summary, baseline: Summary): number {

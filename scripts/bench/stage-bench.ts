@@ -33,15 +33,13 @@ interface PublishedBundle extends PackedBundle {
   url: string;
 }
 
-/** A release tree of `bytes`, packed into the mirror tree nginx serves; the tree itself is removed. */
+/** A release tree of `bytes`, packed into the mirror tree nginx serves (the tree stays until the end: see above). */
 function publishBundle(workDir: string, bytes: number, files: number): Omit<PublishedBundle, 'url'> {
   const version = `bench-${bytes / MiB}m`;
   const tree = writeBenchTree(join(workDir, `tree-${version}`), { totalBytes: bytes, files, incompressible: 0.6 });
   const releaseDir = join(workDir, 'www', 'releases', version);
   mkdirSync(releaseDir, { recursive: true });
-  const packed = packBundle(tree, join(releaseDir, 'bundle.tar.gz'));
-  rmSync(tree.dir, { recursive: true, force: true });
-  return { ...packed, version };
+  return { ...packBundle(tree, join(releaseDir, 'bundle.tar.gz')), version };
 }
 
 interface ShellRun {
