@@ -84,6 +84,10 @@ async function startOnce(root: string, prefix: string): Promise<BenchNginx | und
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf(prefix, root, port));
   const child = spawn('/usr/sbin/nginx', ['-c', confPath, '-p', prefix + '/', '-e', join(prefix, 'error.log')], { stdio: 'ignore' });
+  // A bench that dies half-way (an uncaught error) leaves no nginx behind.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   for (let i = 0; i < 50 && child.exitCode === null; i++) {
     if (await accepts(port)) {
       const log = join(prefix, 'access.log');
