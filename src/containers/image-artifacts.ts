@@ -2,8 +2,8 @@
 // them (after their sha256 was checked while downloading) before anything is
 // swapped; `tide recover` loads them again from the copy kept in the state dir,
 // after checking that copy against the kept manifest once more.
-import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { digestFile } from '../store/file-digest.js';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError, isTideError } from '../errors.js';
 import { releaseManifestSchema, type ImageArtifact, type ReleaseManifest } from '../documents/schemas.js';
@@ -104,12 +104,6 @@ export function readKeptManifest(layout: Layout, version: string): ReleaseManife
   return parsed.success && parsed.data.version === version ? parsed.data : null;
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /**
  * After a podman state loss: load `ref` again from `version`'s kept artifact, only
  * after its size and sha256 match the kept (signature-verified) manifest again.
@@ -128,7 +122,7 @@ export async function reloadKeptImage(deps: ImageStageDeps, version: string, ref
     throw new TideError('operator-needed', `image ${ref} is missing and its kept artifact is gone`, { file });
   }
   if (size !== artifact.size) throw new TideError('size', `expected the kept image artifact to be ${artifact.size} bytes, found ${size}; not loading it`, { file });
-  const sha256 = await sha256Of(file);
+  const { sha256 } = await digestFile(file);
   if (sha256 !== artifact.sha256) throw new TideError('hash', `expected the kept image artifact to have sha256 ${artifact.sha256}, found ${sha256}; not loading it`, { file });
   deps.logger.log('warn', { event: 'image', message: `${ref} is missing: loading it again from the verified artifact of ${version}`, to: version });
   await locatedAt({ file }, async () => applyImageLoad(deps.podman, await planImageLoad(deps.podman, file, artifact), deps.logger));

@@ -3,11 +3,12 @@
 // the tree counts only once its bytes are proven the signed ones), check the
 // [[link]] targets, then move it into versions/<version>. Nothing here touches
 // the running version: on any refusal the staging dir is removed.
+import { digestFile } from '../store/file-digest.js';
 import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { isTideError } from '../errors.js';
 import { sizeUnits } from '../limits.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
@@ -205,7 +206,5 @@ async function fileMatches(path: string, expect: { size: number; sha256: string 
   } catch {
     return false;
   }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex') === expect.sha256;
+  return (await digestFile(path)).sha256 === expect.sha256;
 }

@@ -1,7 +1,7 @@
 // The release tree: a local directory laid out exactly like the mirror tree
 // (SPEC Mirror tree), where the release engineer builds, signs and promotes
 // before `tide release publish` copies it to the mirrors.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,21 +46,8 @@ export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export interface FileDigest {
-  size: number;
-  sha256: string;
-}
-
-/** Size and sha256 of a file, streamed so multi-GiB images do not sit in memory. */
-export async function digestFile(path: string): Promise<FileDigest> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
-}
+export { digestFile, type FileDigest } from '../store/file-digest.js';
+import type { FileDigest } from '../store/file-digest.js';
 
 export function digestBytes(bytes: Uint8Array): FileDigest {
   return { size: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
