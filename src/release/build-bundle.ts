@@ -4,10 +4,11 @@
 // breaks SPEC Bundle is refused before anything is written, and the finished
 // tarball is read back through the host's own reader and policy before it takes
 // its name: a bundle no host would accept never leaves the building.
-import { createHash, randomBytes } from 'node:crypto';
+import { digestingTap } from '../store/file-digest.js';
+import { randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { TideError } from '../errors.js';
@@ -70,19 +71,11 @@ function* tarStream(entries: PlannedEntry[], mtime: number): Generator<Buffer> {
 }
 
 async function writeTarGz(entries: PlannedEntry[], target: string, mtime: number): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const measure = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
+  const measure = digestingTap();
   await pipeline(
     Readable.from(tarStream(entries, mtime), { objectMode: false }),
     createGzip({ level: GZIP_LEVEL, chunkSize: 256 * sizeUnits.KiB }),
-    measure,
+    measure.tap,
     createWriteStream(target, { flags: 'wx', mode: 0o644 }),
   );
   const fd = openSync(target, 'r');
@@ -91,7 +84,7 @@ async function writeTarGz(entries: PlannedEntry[], target: string, mtime: number
   } finally {
     closeSync(fd);
   }
-  return { size, sha256: hash.digest('hex') };
+  return measure.digest();
 }
 
 /** Pre-ship check: the host's reader and policy must see exactly the planned entries. */

@@ -8,12 +8,12 @@
 // the old document a moment before may fetch the new .asc and see a bad
 // signature; either order has such a window, and both end in a refusal, never
 // in trusting unsigned bytes — the host moves on to the next mirror.
+import { digestingTap } from '../store/file-digest.js';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync, renameSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import { TideError } from '../errors.js';
 import { fsyncDir } from '../store/atomic.js';
 import { mirrorDirectory, type FileDigest } from './release-tree.js';
@@ -102,15 +102,7 @@ function makeDirectories(dir: string): void {
 }
 
 async function copyHashing(source: string, target: string): Promise<FileDigest> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  await pipeline(createReadStream(source), tap, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
-  return { size, sha256: hash.digest('hex') };
+  const measure = digestingTap();
+  await pipeline(createReadStream(source), measure.tap, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+  return measure.digest();
 }
