@@ -2,14 +2,17 @@
 // after the policy accepted its header. node-tar's Parser is used in list mode
 // only: it never writes a file (its Unpack skips `..` and device entries with a
 // warning, keeps setuid bits as root and leaves partial trees behind).
-// Everything here is synchronous per chunk, so a refusal thrown by the policy or
-// the sink stops the Parser in the middle of the chunk, before the next entry.
-import { createReadStream } from 'node:fs';
+// Parsing is synchronous per chunk, so a refusal thrown by the policy or the sink
+// stops the Parser in the middle of the chunk, before the next entry. Gunzip runs in
+// libuv's thread pool, fed from two reused read buffers; the sink may ask the
+// reader to wait (`ready()`), so memory stays flat whatever the bundle's size.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { TideError } from '../errors.js';
+import { droppedBuffers } from '../system/young-garbage.js';
 import { limits, sizeUnits } from '../limits.js';
 import { createBundlePolicy, type BundlePolicy, type CheckedEntry } from './policy.js';
 import { TarLayout } from './tar-layout.js';
@@ -17,13 +20,21 @@ import { TarLayout } from './tar-layout.js';
 /** Receives the accepted entries in archive order; may throw to refuse. */
 export interface EntrySink {
   begin(entry: CheckedEntry): void;
-  /** A file's bytes, in order. */
+  /** A file's bytes, in order; the chunk is only lent (copy what is kept). */
   data(chunk: Buffer): void;
   end(entry: CheckedEntry): void;
+  /** Before the next chunk: a promise to wait for (it rejects to stop the reading), or undefined to go on. */
+  ready?(): Promise<void> | undefined;
 }
 
-/** Where the archive comes from: a .tar.gz file, or tar bytes already gunzipped (off the main thread). */
-export type ArchiveInput = { archivePath: string; tarChunks?: undefined } | { tarChunks: AsyncIterable<Buffer>; archivePath?: undefined };
+/** Gzip bytes in order, read into the caller's buffers. */
+export interface ArchiveSource {
+  /** Fill `buffer` from its start; resolves to the bytes read, 0 at the end. */
+  read(buffer: Buffer): Promise<number>;
+}
+
+/** Where the archive comes from: a .tar.gz file, or a source of its bytes (a download still growing). */
+export type ArchiveInput = { archivePath: string; source?: undefined } | { source: ArchiveSource; archivePath?: undefined };
 
 export type ReadBundleOptions = ArchiveInput & {
   maxUnpacked: number;
@@ -37,9 +48,9 @@ export interface BundleTotals {
   unpackedBytes: number;
 }
 
-// PERF-NOTES: large gunzip chunks and reads cut thread-pool hand-offs by 16x.
+// Large reads and gunzip chunks: few hand-offs to the thread pool per MiB.
+export const ARCHIVE_READ_BYTES = sizeUnits.MiB;
 const GUNZIP_CHUNK = 256 * sizeUnits.KiB;
-const READ_CHUNK = sizeUnits.MiB;
 
 /**
  * A failure of the gzip stream or of the tar Parser means the bundle is not a
@@ -152,49 +163,105 @@ class BundleStream {
   }
 }
 
-/** The end of the pipeline: everything synchronous, so a refusal stops it mid-chunk. */
-function bundleSink(stream: BundleStream, done: (totals: BundleTotals) => void): Writable {
-  const settle = (step: () => void, callback: (err?: Error | null) => void): void => {
-    try {
-      step();
-      callback();
-    } catch (err) {
-      callback(asBundleError(stream.firstFailure ?? err) as Error);
-    }
-  };
+/** The end of the pipeline: feeds the stream synchronously, then waits while the sink is busy. */
+function bundleSink(stream: BundleStream, sink: EntrySink, done: (totals: BundleTotals) => void): Writable {
+  const failed = (err: unknown): Error => asBundleError(stream.firstFailure ?? err) as Error;
   return new Writable({
-    highWaterMark: READ_CHUNK,
-    write: (chunk: Buffer, _encoding, callback) => settle(() => stream.feed(chunk), callback),
-    final: (callback) => settle(() => done(stream.finish()), callback),
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        stream.feed(chunk);
+      } catch (err) {
+        return callback(failed(err));
+      }
+      droppedBuffers(chunk.length); // the sink copied what it keeps
+      const busy = sink.ready?.();
+      if (busy === undefined) return callback();
+      busy.then(() => callback(), (err: unknown) => callback(failed(err)));
+    },
+    final(callback) {
+      try {
+        done(stream.finish());
+        callback();
+      } catch (err) {
+        callback(failed(err));
+      }
+    },
   });
 }
 
-/** Tar bytes gunzipped elsewhere, fed in order; a refusal stops before the next chunk is asked for. */
-async function readTarChunks(stream: BundleStream, tarChunks: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<BundleTotals> {
+/** One chunk into gunzip; settles once gunzip is done with it (the buffer may be reused) or gone. */
+function inflate(gunzip: Gunzip, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const closed = (): void => reject(gunzip.errored ?? new Error('gunzip closed'));
+    if (gunzip.destroyed) return closed();
+    gunzip.once('close', closed);
+    gunzip.write(chunk, (err) => {
+      gunzip.off('close', closed);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/** Reads the source into two buffers in turn: one is read into while gunzip works on the other. */
+async function feedGunzip(source: ArchiveSource, gunzip: Gunzip, signal?: AbortSignal): Promise<void> {
+  const buffers = [Buffer.allocUnsafeSlow(ARCHIVE_READ_BYTES), Buffer.allocUnsafeSlow(ARCHIVE_READ_BYTES)];
+  const consumed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
   try {
-    for await (const chunk of tarChunks) {
+    for (let turn = 0; ; turn ^= 1) {
+      await consumed[turn];
       signal?.throwIfAborted();
-      stream.feed(chunk);
+      const bytes = await source.read(buffers[turn]!);
+      if (bytes === 0) break;
+      consumed[turn] = inflate(gunzip, buffers[turn]!.subarray(0, bytes));
     }
-    return stream.finish();
+    await Promise.all(consumed);
+    gunzip.end();
   } catch (err) {
-    throw asBundleError(stream.firstFailure ?? err, signal);
+    gunzip.destroy(err as Error);
+    await Promise.allSettled(consumed); // no read into a buffer gunzip still holds
+    throw err;
   }
+}
+
+/** The archive's bytes through gunzip into the stream; both sides settle before this does. */
+async function readFromSource(stream: BundleStream, source: ArchiveSource, sink: EntrySink, signal?: AbortSignal): Promise<BundleTotals> {
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
+  let totals: BundleTotals | undefined;
+  const [gzipSide, tarSide] = await Promise.allSettled([
+    feedGunzip(source, gunzip, signal),
+    pipeline(gunzip, bundleSink(stream, sink, (result) => (totals = result)), { signal }),
+  ]);
+  // The stream's own refusal first, then what the tar side saw (a refusal ends the feeding), then the reading.
+  const failure = stream.firstFailure ?? (tarSide.status === 'rejected' ? tarSide.reason : undefined) ?? (gzipSide.status === 'rejected' ? gzipSide.reason : undefined);
+  if (failure !== undefined) throw asBundleError(failure, signal);
+  return totals!;
+}
+
+/** A whole file, read in order. */
+function fileSource(fd: number): ArchiveSource {
+  let position = 0;
+  return {
+    read: async (buffer) => {
+      const bytes = readSync(fd, buffer, 0, buffer.length, position);
+      position += bytes;
+      return bytes;
+    },
+  };
 }
 
 export async function readBundleArchive(options: ReadBundleOptions): Promise<BundleTotals> {
   const stream = new BundleStream(options);
-  if (options.tarChunks !== undefined) return readTarChunks(stream, options.tarChunks, options.signal);
-  let totals: BundleTotals | undefined;
+  if (options.source !== undefined) return readFromSource(stream, options.source, options.sink, options.signal);
+  let fd: number;
   try {
-    await pipeline(
-      createReadStream(options.archivePath, { highWaterMark: READ_CHUNK }),
-      createGunzip({ chunkSize: GUNZIP_CHUNK }),
-      bundleSink(stream, (result) => (totals = result)),
-      { signal: options.signal },
-    );
+    fd = openSync(options.archivePath, 'r');
   } catch (err) {
-    throw asBundleError(stream.firstFailure ?? err, options.signal);
+    throw asBundleError(err);
   }
-  return totals!;
+  try {
+    return await readFromSource(stream, fileSource(fd), options.sink, options.signal);
+  } finally {
+    closeSync(fd);
+  }
 }

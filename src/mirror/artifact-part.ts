@@ -4,9 +4,11 @@
 // kept so the next attempt resumes it; the final hash protects whatever it holds.
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isTideError, TideError, type ErrorPlace } from '../errors.js';
 import { fsyncDir } from '../store/atomic.js';
+import { droppedBuffers } from '../system/young-garbage.js';
 import type { ExpectedArtifact } from './mirror-client.js';
 
 // Existing parts are re-hashed in reads of this size.
@@ -85,18 +87,20 @@ export class ArtifactPart {
     this.hash = createHash('sha256');
   }
 
-  /** SPEC Release manifest: never more bytes than the signed size; the chunk that would pass it is not written. */
-  async append(chunk: Buffer): Promise<void> {
+  /**
+   * SPEC Release manifest: never more bytes than the signed size; the chunk that would
+   * pass it is not written. Written at once (into the page cache): the chunk is
+   * garbage right after, and a promise per 64 KiB read cost more than the write.
+   */
+  append(chunk: Buffer): void {
     if (this.offset + chunk.length > this.expect.size) {
       throw new TideError('size', `expected ${this.expect.size} bytes, the mirror sent more`, this.where);
     }
     let written = 0;
-    while (written < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, written, chunk.length - written, this.offset + written);
-      written += bytesWritten;
-    }
+    while (written < chunk.length) written += writeSync(this.handle.fd, chunk, written, chunk.length - written, this.offset + written);
     this.hash.update(chunk);
     this.offset += chunk.length;
+    droppedBuffers(chunk.length);
   }
 
   /** Check size and hash, then make the part the artifact, durably. */

@@ -107,7 +107,7 @@ export function createFileMirrorClient(): MirrorClient {
             throw new TideError('size', `expected ${expect.size} bytes, the file has ${stats.size}`, where);
           }
           for await (const chunk of fileChunks(handle, part.offset, where)) {
-            await part.append(chunk);
+            part.append(chunk);
             onProgress?.(part.offset, expect.size);
           }
         } finally {

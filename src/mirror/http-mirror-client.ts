@@ -179,7 +179,7 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
           throw new TideError('size', `expected ${size - part.offset} more bytes, the mirror announces ${announced}`, where);
         }
         for await (const chunk of transfer.body) {
-          await part.append(chunk);
+          part.append(chunk);
           onProgress?.(part.offset, size);
         }
       } finally {
