@@ -39,13 +39,33 @@ export async function fetchFromAll(
   );
 }
 
+// A refusal means a mirror served bytes that failed verification; "unreachable"
+// only that it could not be asked. The first says more about what is wrong.
+// Anything else (an internal error while asking a mirror) comes last.
+const rankOf = (err: TideError): number =>
+  err.exitCode === ExitCode.refused ? 0 : err.exitCode === ExitCode.unreachable ? 1 : 2;
+
+/** One mirror's part of the line: which mirror, and how it failed. */
+function howItFailed(err: TideError): string {
+  const entry = err.where.entry ? ` (entry ${JSON.stringify(err.where.entry)})` : '';
+  return `${err.where.mirror}: ${err.message}${entry}`;
+}
+
 /**
- * The error to report when every mirror failed: a refusal (a mirror served wrong
- * bytes: exit 3) says more than "unreachable" (exit 4); among equals, the last.
+ * The one error to report when every mirror failed for `file`, whatever the file
+ * (channel pointer, manifest or artifact), so the operator gets the same kind
+ * of answer. Its code and exit code are those of the most telling failure: a
+ * refusal (exit 3: signature, hash, size, expired, ...) outranks unreachability
+ * (exit 4: unreachable, timeout, not found); among equals, the first in the order
+ * the mirrors were asked. With several mirrors the message names each one and how
+ * it failed, in one line.
  */
-export function mostMeaningful(errors: readonly TideError[]): TideError | undefined {
-  const refusals = errors.filter((err) => err.exitCode === ExitCode.refused);
-  return refusals.at(-1) ?? errors.at(-1);
+export function everyMirrorFailed(errors: readonly TideError[], file: string): TideError {
+  const reported = errors.reduce<TideError | undefined>((best, err) => (!best || rankOf(err) < rankOf(best) ? err : best), undefined);
+  if (!reported) return new TideError('config', `expected at least one mirror for ${file}, found none`, { file });
+  if (errors.length === 1) return reported;
+  const message = `no mirror gave a valid answer for ${file}: ${errors.map(howItFailed).join('; ')}`;
+  return new TideError(reported.code, message, { file }, { cause: reported });
 }
 
 /**
@@ -84,5 +104,5 @@ export async function downloadFromFirstGood(
       });
     }
   }
-  throw mostMeaningful(errors) ?? new TideError('config', 'expected at least one mirror, found none', { file: path });
+  throw everyMirrorFailed(errors, path);
 }

@@ -6,6 +6,7 @@
 import { ExitCode, TideError, isTideError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
+import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
 import type { ChannelPointer, ReleaseManifest, Revocations } from '../documents/schemas.js';
 import { openChannelPointer, openReleaseManifest, openRevocations, type TrustContext } from '../trust/open-signed.js';
 import { checkChannelPointer, checkManifest, checkManifestBytes, checkRevocations } from './check-documents.js';
@@ -55,16 +56,6 @@ async function askEveryMirror<T>(mirrors: readonly string[], ask: (mirror: strin
       }
     }),
   );
-}
-
-/** No mirror gave a valid answer: a refusal (exit 3) outranks unreachability (exit 4). */
-export function bestFailure(errors: TideError[], what: string): TideError {
-  const refusal = errors.find((e) => e.exitCode === 3);
-  if (refusal) return refusal;
-  const first = errors[0];
-  if (!first) return new TideError('unreachable', `no mirror is configured for ${what}`);
-  const message = errors.length === 1 ? first.message : `no mirror answered for ${what}: ${errors.map((e) => `${e.where.mirror}: ${e.message}`).join('; ')}`;
-  return new TideError(first.code, message, errors.length === 1 ? first.where : { file: first.where.file });
 }
 
 async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['revocations']> {
@@ -136,7 +127,7 @@ async function verifyPointers(input: FindReleaseInput, trust: TrustContext, fetc
   }));
   const valid = answers.flatMap((a) => ('value' in a ? [a] : []));
   for (const a of answers) if ('error' in a) input.logger.log('warn', { event: 'check', message: `mirror ${a.mirror}: ${a.error.message}` });
-  if (valid.length === 0) throw bestFailure(answers.flatMap((a) => ('error' in a ? [a.error] : [])), path);
+  if (valid.length === 0) throw everyMirrorFailed(answers.flatMap((a) => ('error' in a ? [a.error] : [])), path);
   // SPEC Channel pointer: the valid pointer with the highest sequence wins.
   const best = valid.reduce((a, b) => (b.value.sequence > a.value.sequence ? b : a));
   const winners = valid.filter((a) => a.value.sequence === best.value.sequence && a.value.version === best.value.version).map((a) => a.mirror);
@@ -178,7 +169,7 @@ async function findManifest(input: FindReleaseInput, trust: TrustContext, versio
       input.logger.log('warn', { event: 'manifest', message: `mirror ${mirror}: ${err.message}` });
     }
   }
-  throw bestFailure(errors, path);
+  throw everyMirrorFailed(errors, path);
 }
 
 const channelPath = (channel: string): string => `channels/${channel}.json`;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TideError } from '../../src/errors.js';
 import type { LogEvent, LogLevel } from '../../src/log/logger.js';
 import { createMirrorClient, type MirrorClient } from '../../src/mirror/mirror-client.js';
-import { downloadFromFirstGood, fetchFromAll, mostMeaningful } from '../../src/mirror/fetch-from-mirrors.js';
+import { downloadFromFirstGood, everyMirrorFailed, fetchFromAll } from '../../src/mirror/fetch-from-mirrors.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { freePort } from '../helpers/nginx.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -106,7 +106,8 @@ test('downloadFromFirstGood prefers a refusal over unreachable when all mirrors 
     const dest = join(tmp.path, 'bundle.tar.gz');
     const err = await rejectsWithCode(downloadFromFirstGood([bad.url, refused], 'demo.tar.gz', expect, dest, createMirrorClient(quick)), 'hash');
     assert.is(err.exitCode, 3);
-    assert.is(err.where.mirror, bad.url);
+    assert.ok(err.message.includes(`${bad.url}: expected sha256`) && err.message.includes(`${refused}: `), err.message);
+    assert.is(err.where.file, 'demo.tar.gz');
     assert.not.ok(existsSync(dest));
   } finally {
     await bad.close();
@@ -114,15 +115,15 @@ test('downloadFromFirstGood prefers a refusal over unreachable when all mirrors 
   }
 });
 
-test('downloadFromFirstGood reports the last failure (exit 4) when no mirror answers', async () => {
+test('downloadFromFirstGood reports the first failure (exit 4) when no mirror answers, naming both', async () => {
   const tmp = tempDir();
   const missing = await serve((_req, res) => res.writeHead(404).end());
   const refused = `http://127.0.0.1:${await freePort()}`;
   try {
     const dest = join(tmp.path, 'bundle.tar.gz');
-    const err = await rejectsWithCode(downloadFromFirstGood([refused, missing.url], 'demo.tar.gz', expect, dest, createMirrorClient(quick)), 'not-found');
+    const err = await rejectsWithCode(downloadFromFirstGood([refused, missing.url], 'demo.tar.gz', expect, dest, createMirrorClient(quick)), 'unreachable');
     assert.is(err.exitCode, 4);
-    assert.is(err.where.mirror, missing.url);
+    assert.ok(err.message.includes(`${refused}: `) && err.message.includes(`${missing.url}: `), err.message);
     await rejectsWithCode(downloadFromFirstGood([], 'demo.tar.gz', expect, dest, createMirrorClient(quick)), 'config');
   } finally {
     await missing.close();
@@ -149,14 +150,32 @@ test('downloadFromFirstGood does not try other mirrors after an internal error',
   assert.is(calls, 1);
 });
 
-test('mostMeaningful picks the last refusal, else the last error', () => {
-  const hash = new TideError('hash', 'h');
-  const size = new TideError('size', 's');
-  const timeout = new TideError('timeout', 't');
-  const missing = new TideError('not-found', 'n');
-  assert.is(mostMeaningful([hash, timeout, size, missing]), size);
-  assert.is(mostMeaningful([timeout, missing]), missing);
-  assert.is(mostMeaningful([]), undefined);
+const at = (mirror: string, code: 'hash' | 'size' | 'timeout' | 'not-found', message: string): TideError =>
+  new TideError(code, message, { mirror, file: 'releases/1.1.0/demo.tar.gz' });
+
+test('everyMirrorFailed: a refusal outranks a timeout, whichever mirror came first', () => {
+  const timeout = at('http://a', 'timeout', 'expected a byte at least every 10000 ms, got none');
+  const hash = at('http://b', 'hash', 'expected sha256 aa, got bb');
+  for (const errors of [[timeout, hash], [hash, timeout]]) {
+    const err = everyMirrorFailed(errors, 'releases/1.1.0/demo.tar.gz');
+    assert.is(err.code, 'hash');
+    assert.is(err.exitCode, 3);
+    assert.ok(err.message.includes('http://a: expected a byte at least every 10000 ms, got none'), err.message);
+    assert.ok(err.message.includes('http://b: expected sha256 aa, got bb'), err.message);
+    assert.not.match(err.message, /\n/);
+    assert.equal(err.where, { file: 'releases/1.1.0/demo.tar.gz' });
+  }
+});
+
+test('everyMirrorFailed: among equals the first mirror asked; one failure is reported as it is', () => {
+  const size = at('http://a', 'size', 's');
+  const hash = at('http://b', 'hash', 'h');
+  const missing = at('http://c', 'not-found', 'n');
+  const timeout = at('http://d', 'timeout', 't');
+  assert.is(everyMirrorFailed([missing, size, hash], 'x').code, 'size');
+  assert.is(everyMirrorFailed([timeout, missing], 'x').code, 'timeout');
+  assert.is(everyMirrorFailed([missing], 'x'), missing);
+  assert.is(everyMirrorFailed([], 'x').code, 'config');
 });
 
 test.run();
