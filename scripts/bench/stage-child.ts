@@ -1,5 +1,6 @@
 // One staging, in a process of its own, as `tide update` stages: stageRelease with
-// the real mirror client against an http mirror, into a fresh state dir. Prints one
+// the real mirror client against an http mirror, into a fresh state dir, in a
+// process that has loaded what `tide update` loads. Prints one
 // JSON line: how long staging took, the CPU it used and the process's peak RSS
 // (worker threads included) before and after.
 import { readFileSync } from 'node:fs';
@@ -40,6 +41,9 @@ function peakRssMB(): number {
 }
 
 async function stageOnce(job: StageJob): Promise<StageResult> {
+  // Everything `tide update` has loaded when it stages (openpgp, zod, got, ...), so
+  // that the idle figure and the peak are those of the real process.
+  await import('../../src/cli/commands/update.js');
   const config = parseConfig(
     `app = "bench"\nstate_dir = ${JSON.stringify(job.stateDir)}\nmirrors = [${JSON.stringify(job.mirror)}]\nkeys = ["unused.asc"]\nmax_unpacked = "8GiB"\n`,
     `${job.stateDir}.toml`,

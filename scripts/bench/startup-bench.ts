@@ -2,6 +2,7 @@
 // operator waits for, and what importing the CLI costs on top of Node itself.
 import { spawnSync } from 'node:child_process';
 import { tideBin } from '../../test/helpers/host-fixture.js';
+import { asLaunched } from './launcher.js';
 import { ratioOf, summarize, type Figure } from './report.js';
 
 function timed(args: string[]): number {
@@ -17,7 +18,7 @@ export function benchStatusStartup(configPath: string, runs: number): Figure {
   const node: number[] = [];
   for (let run = 0; run < runs; run++) {
     node.push(timed(['-e', '0']));
-    status.push(timed([tideBin, '--config', configPath, 'status']));
+    status.push(timed(asLaunched(tideBin, ['--config', configPath, 'status'])));
   }
   const tide = summarize(status);
   const baseline = summarize(node);

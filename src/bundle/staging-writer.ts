@@ -35,11 +35,11 @@ const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 // Files open at once: more keeps the pool no busier, and costs descriptors.
 const OPEN_FILES = 16;
 // The reader waits while this much is waiting to be written, or this many files.
-const HIGH_WATER_BYTES = 4 * sizeUnits.MiB;
+const HIGH_WATER_BYTES = 2 * sizeUnits.MiB;
 const HIGH_WATER_FILES = 256;
 // The pool holds the high water mark plus one gunzip chunk (see read-archive.ts) with room to spare.
 const BLOCK_BYTES = 256 * sizeUnits.KiB;
-const POOL_BLOCKS = 32;
+const POOL_BLOCKS = 16;
 
 type Owner = { uid: number; gid: number };
 
