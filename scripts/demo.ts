@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, existsSync } 
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { writeAppTree, writeRestartScript } from '../test/helpers/service-app.js';
-import { startNginx } from '../test/helpers/nginx.js';
-import { freePort } from '../test/helpers/nginx-proxy.js';
+import { freePort } from './lib/free-port.js';
+import { startNginx } from './lib/nginx.js';
+import { stopService, writeAppTree, writeRestartScript } from './lib/service-app.js';
 import { startFrontEnd, type FrontEnd } from './demo/front-end.js';
 import { step, say, tide, expect, StoryBroken } from './demo/steps.js';
 import { demoContainers, type DemoContainers } from './demo/containers.js';
@@ -148,13 +148,6 @@ url = "${o.front.url}"
 body = "<h1>demo"
 ${o.containers?.config ?? ''}`);
   return path;
-}
-
-async function stopService(host: string): Promise<void> {
-  const { readFileSync } = await import('node:fs');
-  try {
-    process.kill(Number(readFileSync(join(host, 'service.pid'), 'utf8')), 'SIGKILL');
-  } catch { /* not running */ }
 }
 
 let exitCode = 0;

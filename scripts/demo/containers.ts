@@ -2,9 +2,10 @@
 // release (podman import, nothing is pulled), in a podman store of its own.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isolatedPodman } from '../../test/helpers/podman.js';
-import { importWebImage, httpText, listContainers } from '../../test/containers/podman-images.js';
-import { freePort } from '../../test/helpers/nginx-proxy.js';
+import { freePort } from '../lib/free-port.js';
+import { httpText } from '../lib/http-text.js';
+import { importWebImage, listContainers } from '../lib/podman-images.js';
+import { isolatedPodman } from '../lib/podman.js';
 
 export interface DemoContainers {
   argv: string[];

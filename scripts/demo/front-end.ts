@@ -3,7 +3,9 @@
 import { createServer, request } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startNginx } from '../../test/helpers/nginx.js';
+import { freePort } from '../lib/free-port.js';
+import { fetchText } from '../lib/http-text.js';
+import { startNginx } from '../lib/nginx.js';
 
 export interface FrontEnd {
   kind: 'nginx' | 'node';
@@ -16,14 +18,7 @@ export async function startFrontEnd(o: { servicePort: number; webRoot: string; u
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   const stop = o.useNginx ? await startNginxFront(port, o) : await startNodeFront(port, o);
-  const serving = async () => {
-    try {
-      const res = await fetch(`${url}api/`, { signal: AbortSignal.timeout(2000) });
-      return res.status === 200 ? (await res.text()).trim() : `HTTP ${res.status}`;
-    } catch (err) {
-      return `error: ${(err as Error).message}`;
-    }
-  };
+  const serving = () => fetchText(`${url}api/`);
   return { kind: o.useNginx ? 'nginx' : 'node', url, serving, stop };
 }
 

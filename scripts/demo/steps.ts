@@ -1,7 +1,6 @@
 // The demo's plumbing: run the real tide CLI as an operator would, one line per step.
 import { spawn } from 'node:child_process';
-
-export const tideBin = new URL('../../src/cli/bin.js', import.meta.url).pathname;
+import { tideBin } from '../lib/tide-bin.js';
 
 export interface Ran {
   code: number | null;

@@ -2,7 +2,7 @@
 // asked of it: a healthy app tree (bin/demo, web/index.html) plus whatever hostile
 // entry a test adds, so that entry is the only thing wrong with the release.
 import { craftBundle, type CraftedEntry } from '../bundle/fixtures.js';
-import { serviceSource } from '../helpers/service-app.js';
+import { serviceSource } from '../../scripts/lib/service-app.js';
 
 export interface AppBundleOptions {
   /** Replace an entry of the healthy tree by name ("bin", "bin/demo", "web", "web/index.html"); null drops it. */

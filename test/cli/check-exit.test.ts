@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture } from '../helpers/host-fixture.js';
-import { freePort } from '../helpers/nginx.js';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { assertRefused, assertUntouched, installFirst, quickHealth, snapshotHost } from './refusal-checks.js';
 
 const test = suite('tide check');

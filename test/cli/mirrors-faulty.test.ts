@@ -8,7 +8,7 @@ import { cpSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
 import { endlessFault, serveMirrorDir, stallFault, statusFault, type MirrorHttpServer } from '../helpers/mirror-http.js';
-import { freePort } from '../helpers/nginx.js';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertRefused, assertUntouched, installFirst, quickHealth, snapshotHost } from './refusal-checks.js';
 

@@ -5,10 +5,12 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture, type HostFixture, type PublishedImage } from '../helpers/host-fixture.js';
-import { freePort } from '../helpers/nginx-proxy.js';
-import { isolatedPodman, type IsolatedPodman } from '../helpers/podman.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { httpText } from '../../scripts/lib/http-text.js';
+import { importWebImage } from '../../scripts/lib/podman-images.js';
+import { isolatedPodman, type IsolatedPodman } from '../../scripts/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
-import { httpText, importExitingImage, importWebImage, saveArchive } from './podman-images.js';
+import { importExitingImage, saveArchive } from './podman-images.js';
 
 export interface ContainerHost {
   host: HostFixture;

@@ -7,7 +7,7 @@ import { createProber } from '../../src/health/probes.js';
 import { settleHealth } from '../../src/health/settle-health.js';
 import { createPodman } from '../../src/system/podman.js';
 import { runProcess } from '../../src/system/process-runner.js';
-import { isolatedPodman } from '../helpers/podman.js';
+import { isolatedPodman } from '../../scripts/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { importExitingImage } from './podman-images.js';
 

@@ -3,10 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { freePort } from '../helpers/nginx-proxy.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { httpText } from '../../scripts/lib/http-text.js';
+import { importWebImage, listContainers } from '../../scripts/lib/podman-images.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
-import { httpText, importWebImage, listContainers, listImages } from './podman-images.js';
+import { listImages } from './podman-images.js';
 import { createSwapHost, webSpec } from './swap-fixture.js';
 
 const web = (v: string) => `localhost/demo-web:${v}`;

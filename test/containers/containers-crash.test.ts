@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { listContainers } from './podman-images.js';
+import { listContainers } from '../../scripts/lib/podman-images.js';
 import { installed, servingVersion } from './container-host.js';
 
 const test = suite('containers through crashes');

@@ -5,7 +5,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listContainers, listImages } from './podman-images.js';
+import { listContainers } from '../../scripts/lib/podman-images.js';
+import { listImages } from './podman-images.js';
 import { installed, servingVersion } from './container-host.js';
 
 const test = suite('containers end to end');

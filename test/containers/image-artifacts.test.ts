@@ -12,10 +12,11 @@ import { createProcessRunner } from '../../src/system/process-runner.js';
 import { layoutFor } from '../../src/store/layout.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { ReleaseManifest } from '../../src/documents/schemas.js';
-import { isolatedPodman, type IsolatedPodman } from '../helpers/podman.js';
+import { importWebImage } from '../../scripts/lib/podman-images.js';
+import { isolatedPodman, type IsolatedPodman } from '../../scripts/lib/podman.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
-import { importWebImage, listImages, saveArchive } from './podman-images.js';
+import { listImages, saveArchive } from './podman-images.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

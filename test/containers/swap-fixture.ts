@@ -10,7 +10,7 @@ import { layoutFor, type Layout } from '../../src/store/layout.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { ContainerSpec } from '../../src/config/schema.js';
 import type { ReleaseManifest } from '../../src/documents/schemas.js';
-import { isolatedPodman, type IsolatedPodman } from '../helpers/podman.js';
+import { isolatedPodman, type IsolatedPodman } from '../../scripts/lib/podman.js';
 
 export interface SwapHost {
   layout: Layout;

@@ -1,8 +1,6 @@
 // A real nginx on 127.0.0.1 proxying to a backend port, for health probes that see
 // what an operator's host sees: a dead backend answers 502 through nginx.
-import { freePort, startNginx } from './nginx.js';
-
-export { freePort };
+import { startNginx } from '../../scripts/lib/nginx.js';
 
 export interface NginxProxy {
   port: number;

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
-import type { ServiceBehaviour } from '../helpers/service-app.js';
+import type { ServiceBehaviour } from '../../scripts/lib/service-app.js';
 
 const test = suite('crash matrix');
 

@@ -7,7 +7,7 @@ import type { LogEvent, LogLevel } from '../../src/log/logger.js';
 import { createMirrorClient, type MirrorClient } from '../../src/mirror/mirror-client.js';
 import { downloadFromFirstGood, everyMirrorFailed, fetchFromAll } from '../../src/mirror/fetch-from-mirrors.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
-import { freePort } from '../helpers/nginx.js';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fileHandler, patternBytes, serve, sha256 } from './mirror-server.js';
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createMirrorClient } from '../../src/mirror/mirror-client.js';
 import { redirectAllowed } from '../../src/mirror/http-mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
-import { freePort } from '../helpers/nginx.js';
+import { freePort } from '../../scripts/lib/free-port.js';
 import { endlessHandler, serve, stallHandler, trickleHandler } from './mirror-server.js';
 
 // Small limits so a misbehaving mirror is dropped within a second.

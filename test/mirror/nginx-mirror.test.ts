@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMirrorClient } from '../../src/mirror/mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
-import { startNginx } from '../helpers/nginx.js';
+import { startNginx } from '../../scripts/lib/nginx.js';
 import { tempDir } from '../helpers/tmp.js';
 import { patternBytes, sha256 } from './mirror-server.js';
 

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
-import { startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { startNginx, type RunningNginx } from '../../scripts/lib/nginx.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const test = suite('cheap checks');

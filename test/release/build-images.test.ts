@@ -8,7 +8,7 @@ import { buildRelease } from '../../src/release/build-release.js';
 import { planImages } from '../../src/release/save-images.js';
 import { digestFile } from '../../src/release/release-tree.js';
 import { rejectsWithCode, throwsWithCode } from '../helpers/assert-error.js';
-import { isolatedPodman } from '../helpers/podman.js';
+import { isolatedPodman } from '../../scripts/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeSourceTree } from './release-fixtures.js';
 

@@ -1,7 +1,7 @@
-// A real service for end-to-end tests: a Node HTTP server that answers its version,
-// in four builds: good, crash (exits at start), 500 (answers errors), hang (never answers).
-// Started by a real restart script, the way an operator's restart command would.
-import { chmodSync, writeFileSync, mkdirSync } from 'node:fs';
+// A real service for the end-to-end tests and the demo: a Node HTTP server that answers
+// its version, in four builds: good, crash (exits at start), 500 (answers errors), hang
+// (never answers). Started by a real restart script, the way an operator's restart command would.
+import { chmodSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type ServiceBehaviour = 'good' | 'crash' | '500' | 'hang';
@@ -59,4 +59,11 @@ echo $! > "$pidfile"
 `);
   chmodSync(path, 0o755);
   return path;
+}
+
+/** Kill the service the restart script in `dir` started last, if it still runs. */
+export function stopService(dir: string): void {
+  try {
+    process.kill(Number(readFileSync(join(dir, 'service.pid'), 'utf8')), 'SIGKILL');
+  } catch { /* never started, or gone */ }
 }

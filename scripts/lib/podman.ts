@@ -1,6 +1,6 @@
-// Real podman with a store of its own under a test's temp dir: it never touches
-// the host's images or containers. Nothing can be pulled here, so images are
-// made with `podman import` from a tiny rootfs holding busybox-static.
+// Real podman with a store of its own under a test's (or the demo's) temp dir: it
+// never touches the host's images or containers. Nothing can be pulled here, so
+// images are made with `podman import` from a tiny rootfs holding busybox-static.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';

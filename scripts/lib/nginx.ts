@@ -1,11 +1,12 @@
-// The one way tests, the demo and the benchmarks start a real nginx on 127.0.0.1:
-// serving a directory (ETag, Range, 304) or any `server { }` body (a proxy, a front
-// end). Its conf, pid and logs live in a temp dir removed by stop().
+// The one way the tests and the demo start a real nginx on 127.0.0.1: serving a
+// directory (ETag, Range, 304) or any `server { }` body (a proxy, a front end).
+// Its conf, pid and logs live in a temp dir removed by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempDir } from './tmp.js';
+import { freePort } from './free-port.js';
 
 export interface NginxOptions {
   /** Directory served at "/" (or give `serverBody`). */
@@ -24,16 +25,6 @@ export interface RunningNginx {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-/** A port that was free a moment ago: listen on 0, read it, close. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 function nginxConf(prefix: string, body: string, port: number, extra: string, extraHttp = ''): string {
@@ -81,8 +72,14 @@ async function waitUntilListening(child: ChildProcess, port: number, errorLog: s
   throw new Error(`nginx did not listen on ${port}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
 }
 
+/** nginx's prefix dir: its conf, pid, logs and temp paths. */
+function nginxPrefix(): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'tide-nginx-'));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
 async function startOnce(options: NginxOptions, port: number): Promise<RunningNginx> {
-  const prefix = tempDir('tide-nginx-');
+  const prefix = nginxPrefix();
   for (const dir of ['cb', 'p', 'f', 'u', 's']) mkdirSync(join(prefix.path, dir));
   const conf = join(prefix.path, 'nginx.conf');
   const body = options.serverBody ?? `root ${options.root};`;
