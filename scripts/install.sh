@@ -56,8 +56,11 @@ case "$node" in /home/*|/root/*) warn "$node is hidden from the units by Protect
 [ -f "$example" ] || die "no config to install: $example"
 # The script package.json names as the tide command (dist/src/cli/bin.js).
 entry=$("$node" -p 'require(process.argv[1]).bin.tide' "$checkout/package.json")
-# Node's flags, from the entry's own "#!/usr/bin/env -S node <flags>" line.
-node_flags=$(sed -n '1s|^#!/usr/bin/env -S node *||p' "$checkout/$entry")
+# How to run it, from the entry's own "#!/usr/bin/env -S [NAME=VALUE...] node [flags]"
+# line: the environment it sets, and node's flags.
+launch=$(sed -n '1s|^#!/usr/bin/env -S ||p' "$checkout/$entry")
+node_env=$(echo "$launch" | sed -n 's|^\(\([A-Z_][A-Z0-9_]*=[^ ]* \)*\)node.*|\1|p')
+node_flags=$(echo "$launch" | sed -n 's|^\([A-Z_][A-Z0-9_]*=[^ ]* \)*node *||p')
 
 # unit_name NAME: NAME as a unit name (".service" when it has no suffix), or die.
 unit_name() {
@@ -143,7 +146,7 @@ install_wrapper() {
   cat >"$work/tide" <<WRAPPER
 #!/bin/sh
 # tide $version, installed by scripts/install.sh
-exec '$node' $node_flags '$prefix/lib/tide/$entry' "\$@"
+exec env ${node_env}'$node' $node_flags '$prefix/lib/tide/$entry' "\$@"
 WRAPPER
   put "$work/tide" "$bin/tide" 0755
 }

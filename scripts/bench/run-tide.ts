@@ -1,7 +1,7 @@
 // The real tide CLI as a child process, timed from spawn to exit.
 import { spawn } from 'node:child_process';
-import { tideBin } from '../../test/helpers/host-fixture.js';
-import { asLaunched } from './launcher.js';
+import { tideBin } from '../lib/tide-bin.js';
+import { asLaunched, launchedEnv } from './launcher.js';
 
 export interface TimedRun {
   code: number | null;
@@ -12,7 +12,7 @@ export interface TimedRun {
 export function runTide(configPath: string, args: string[]): Promise<TimedRun> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, asLaunched(tideBin, ['--config', configPath, ...args]), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, asLaunched(tideBin, ['--config', configPath, ...args]), { env: launchedEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (code) => resolve({ code, stderr, ms: performance.now() - started }));

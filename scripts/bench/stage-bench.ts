@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { packBundle, writeBenchTree, type PackedBundle } from './bundle-tree.js';
 import { startBenchNginx, type BenchNginx } from './nginx.js';
 import { ratioOf, summarize, type Figure } from './report.js';
-import { asLaunched } from './launcher.js';
+import { asLaunched, launchedEnv } from './launcher.js';
 import type { StageJob, StageResult } from './stage-child.js';
 
 export interface StageBenchOptions {
@@ -67,7 +67,7 @@ function timedShell(script: string): Promise<ShellRun> {
 
 function stageInChild(job: StageJob): Promise<StageResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, asLaunched(stageChild, [JSON.stringify(job)]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, asLaunched(stageChild, [JSON.stringify(job)]), { env: launchedEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

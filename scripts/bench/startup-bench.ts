@@ -1,13 +1,13 @@
 // `tide status` start-up against `node -e 0`, alternating run by run: what an
 // operator waits for, and what importing the CLI costs on top of Node itself.
 import { spawnSync } from 'node:child_process';
-import { tideBin } from '../../test/helpers/host-fixture.js';
-import { asLaunched } from './launcher.js';
+import { tideBin } from '../lib/tide-bin.js';
+import { asLaunched, launchedEnv } from './launcher.js';
 import { ratioOf, summarize, type Figure } from './report.js';
 
-function timed(args: string[]): number {
+function timed(args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const started = performance.now();
-  const run = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const run = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = performance.now() - started;
   if (run.status !== 0) throw new Error(`${args.join(' ')} failed: ${run.stderr.toString().trim()}`);
   return ms;
@@ -18,7 +18,7 @@ export function benchStatusStartup(configPath: string, runs: number): Figure {
   const node: number[] = [];
   for (let run = 0; run < runs; run++) {
     node.push(timed(['-e', '0']));
-    status.push(timed(asLaunched(tideBin, ['--config', configPath, 'status'])));
+    status.push(timed(asLaunched(tideBin, ['--config', configPath, 'status']), launchedEnv()));
   }
   const tide = summarize(status);
   const baseline = summarize(node);

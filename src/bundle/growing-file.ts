@@ -1,8 +1,8 @@
 // A download's part file read while the download still writes it: never past the
-// offset the download reported, hashing exactly what was read. Once the download is
-// verified the part is renamed; a part already gone is the final file.
-import { createHash } from 'node:crypto';
+// offset the part reported on disk. Once the download is verified the part is
+// renamed; a part already gone is the final file.
 import { closeSync, openSync, readSync } from 'node:fs';
+import { TideError } from '../errors.js';
 import type { ArchiveSource } from './read-archive.js';
 
 export interface GrowingFileOptions {
@@ -12,13 +12,7 @@ export interface GrowingFileOptions {
   size: number;
 }
 
-export interface BytesRead {
-  bytes: number;
-  sha256: string;
-}
-
 export class GrowingFile implements ArchiveSource {
-  private readonly hash = createHash('sha256');
   private position = 0;
   private writtenBytes = 0;
   private complete = false;
@@ -46,9 +40,9 @@ export class GrowingFile implements ArchiveSource {
     this.wakeReader();
   }
 
-  /** What was read so far, and its sha256. */
-  get bytesRead(): BytesRead {
-    return { bytes: this.position, sha256: this.hash.copy().digest('hex') };
+  /** Bytes read so far. */
+  get bytesRead(): number {
+    return this.position;
   }
 
   close(): void {
@@ -69,13 +63,14 @@ export class GrowingFile implements ArchiveSource {
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
-    if (this.stopReason) throw this.stopReason;
+    if (this.stopReason) throw new TideError('internal', `stopped reading the download: ${this.stopReason.message}`, { file: this.options.partPath });
     const length = Math.min(buffer.length, (this.complete ? size : Math.min(this.writtenBytes, size)) - this.position);
     this.fd ??= this.openArchive();
     const bytes = readSync(this.fd, buffer, 0, length, this.position);
     // Fewer bytes than the download reported: the file was replaced under us.
-    if (bytes !== length) throw new Error(`expected ${length} bytes at offset ${this.position}, found ${bytes}`);
-    this.hash.update(buffer.subarray(0, bytes));
+    if (bytes !== length) {
+      throw new TideError('internal', `expected ${length} bytes of the download at offset ${this.position}, found ${bytes}`, { file: this.options.partPath });
+    }
     this.position += bytes;
     return bytes;
   }

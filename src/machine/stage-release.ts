@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { isTideError } from '../errors.js';
-import { sizeUnits } from '../limits.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
 import { extractWhileDownloading } from '../bundle/extract-while-downloading.js';
@@ -44,26 +43,6 @@ function newStagingDir(ctx: MachineContext, version: string): string {
 
 const bundleFile = (manifest: ReleaseManifest): string => `releases/${manifest.version}/${bundleOf(manifest).path}`;
 
-// A background `sync -f` each time this much more of the bundle arrived.
-const WRITEBACK_STEP = 64 * sizeUnits.MiB;
-
-/**
- * The tree's final sync waits until every byte is on the disk; starting the
- * writeback while the bundle still streams in leaves it little to wait for.
- */
-function earlyWriteback(ctx: MachineContext, dir: string): { written(bytes: number): void; settled(): Promise<void> } {
-  let next = WRITEBACK_STEP;
-  let running: Promise<void> | undefined;
-  return {
-    written(bytes) {
-      if (bytes < next || running) return;
-      next = bytes + WRITEBACK_STEP;
-      running = ctx.runner.run(['sync', '-f', dir]).then(() => undefined, () => undefined).finally(() => (running = undefined));
-    },
-    settled: async () => running,
-  };
-}
-
 /**
  * The bundle is extracted while it downloads (PERF-NOTES: one pass, gunzip and
  * sha256 on the second core). Returns the staged tree, or undefined when it is not
@@ -74,24 +53,22 @@ async function downloadBundleWhileStaging(ctx: MachineContext, manifest: Release
   const path = bundleFile(manifest);
   const stagingDir = newStagingDir(ctx, manifest.version);
   const staging = extractWhileDownloading({
-    bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.size, sha256: bundle.sha256 },
+    bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.size },
     stagingDir,
     maxUnpacked: ctx.config.max_unpacked,
     owner: resolveOwner(ctx.config.owner),
   });
   const bar = ctx.progress?.(path, bundle.size);
-  const writeback = earlyWriteback(ctx, stagingDir);
   try {
-    await downloadFromFirstGood(mirrors, path, { size: bundle.size, sha256: bundle.sha256 }, dest, ctx.client, ctx.logger, (bytes, total) => {
+    // Not durable: the bundle is deleted once its tree is staged (see ExpectedArtifact).
+    const expect = { size: bundle.size, sha256: bundle.sha256, durable: false };
+    await downloadFromFirstGood(mirrors, path, expect, dest, ctx.client, ctx.logger, (bytes, total) => {
       staging.written(bytes);
-      writeback.written(bytes);
       bar?.(bytes, total);
     });
   } catch (err) {
     await staging.abandon();
     throw err;
-  } finally {
-    await writeback.settled();
   }
   const outcome = await staging.finish();
   if (outcome.staged) return acceptStaged(ctx, manifest, stagingDir, outcome.totals);
@@ -163,16 +140,16 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
     forgetArtifacts(ctx, version);
     throw err;
   }
-  // Its bytes are in the tree now; freeing its pages overlaps the sync.
-  const bundleRemoved = rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
+  // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
+  await rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
   // Crash safety: the staged files reach the disk before `current` can ever name them.
+  // Their data is already there (the writer fsyncs each file); this is the metadata.
   await ctx.runner.run(['sync', '-f', stagingDir]);
   const versionDir = ctx.layout.versionDir(version);
   mkdirSync(ctx.layout.versions, { recursive: true, mode: 0o755 });
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });
   renameSync(stagingDir, versionDir);
   fsyncDir(ctx.layout.versions);
-  await bundleRemoved;
   return { version, versionDir, manifest };
 }
 

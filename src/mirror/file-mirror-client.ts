@@ -107,13 +107,12 @@ export function createFileMirrorClient(): MirrorClient {
             throw new TideError('size', `expected ${expect.size} bytes, the file has ${stats.size}`, where);
           }
           for await (const chunk of fileChunks(handle, part.offset, where)) {
-            part.append(chunk);
-            onProgress?.(part.offset, expect.size);
+            await part.append(chunk);
           }
         } finally {
           await handle.close();
         }
-      });
+      }, onProgress);
     },
   };
 }

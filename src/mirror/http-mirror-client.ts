@@ -5,7 +5,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import got, { MaxRedirectsError, TimeoutError, type PlainResponse } from 'got';
 import { TideError, type ErrorPlace } from '../errors.js';
 import { downloadVerified, type ArtifactPart } from './artifact-part.js';
-import type { ConditionalRequest, FetchedDocument, MirrorClient, MirrorOptions, ProgressListener } from './mirror-client.js';
+import type { ConditionalRequest, FetchedDocument, MirrorClient, MirrorOptions } from './mirror-client.js';
 import { mirrorHttpUrl } from './mirror-path.js';
 import { guardTransfer, readCappedDocument, type GuardLimits } from './transfer-limits.js';
 
@@ -159,7 +159,7 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
     }
   }
 
-  function fillFrom(url: string, where: Where, onProgress?: ProgressListener) {
+  function fillFrom(url: string, where: Where) {
     return async function fill(part: ArtifactPart): Promise<void> {
       const { size } = part.expect;
       const resumeAt = part.offset;
@@ -179,8 +179,7 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
           throw new TideError('size', `expected ${size - part.offset} more bytes, the mirror announces ${announced}`, where);
         }
         for await (const chunk of transfer.body) {
-          part.append(chunk);
-          onProgress?.(part.offset, size);
+          await part.append(chunk);
         }
       } finally {
         transfer.close();
@@ -193,7 +192,7 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
     async downloadArtifact(mirror, path, expect, dest, onProgress) {
       const where = { mirror, file: path };
       const url = mirrorHttpUrl(mirror, path);
-      await downloadVerified(dest, expect, where, fillFrom(url, where, onProgress));
+      await downloadVerified(dest, expect, where, fillFrom(url, where), onProgress);
     },
   };
 }

@@ -27,6 +27,13 @@ export interface ExpectedArtifact {
   size: number;
   /** Lowercase hex. */
   sha256: string;
+  /**
+   * Fsync the file before it takes its name (the default). A bundle is extracted and
+   * deleted right away, and a kept artifact is hashed again before any use, so a
+   * bundle's bytes need not reach the disk: writing them there costs the sync of the
+   * staged tree its bandwidth.
+   */
+  durable?: boolean;
 }
 
 export type ProgressListener = (bytes: number, total: number) => void;

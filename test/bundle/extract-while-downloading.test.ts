@@ -1,5 +1,6 @@
 // Staging a bundle while its download still writes the part file: the tree counts
-// only when the bytes the worker read are the signed ones; anything else removes it.
+// only when every byte of the verified file was read without the part ever
+// shrinking under the reader; anything else removes it.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -59,8 +60,9 @@ async function download(bytes: Buffer, staging: StagingWhileDownloading, d: Down
     if (!restarted && offset >= d.restartAt!) {
       restarted = true;
       closeSync(fd);
-      fd = openSync(part, 'w'); // truncated, as ArtifactPart.restart() does
+      fd = openSync(part, 'w'); // truncated, and reported, as ArtifactPart.restart() does
       offset = 0;
+      staging.written(0);
     }
   }
   closeSync(fd);
@@ -75,7 +77,7 @@ test('stages a bundle from its part file while it grows, when the bytes are the 
     const dest = join(tmp.path, 'artifacts', 'demo.tar.gz');
     mkdirSync(join(tmp.path, 'artifacts'));
     const stagingDir = join(tmp.path, 'staging', 'x');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(bundle) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     assert.ok(await download(bundle, staging, { dest }));
     const outcome = await staging.finish();
     assert.ok(outcome.staged, outcome.staged ? '' : outcome.reason);
@@ -93,7 +95,7 @@ test('reads the verified file when the download never told how far it got', asyn
     const dest = join(tmp.path, 'demo.tar.gz');
     writeFileSync(dest, bundle);
     const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(bundle) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     const outcome = await staging.finish();
     assert.ok(outcome.staged);
     assert.ok(readFileSync(join(stagingDir, 'web/app.js')).equals(files['web/app.js']!));
@@ -102,17 +104,34 @@ test('reads the verified file when the download never told how far it got', asyn
   }
 });
 
-test('does not stage bytes whose sha256 is not the signed one, and removes the tree', async () => {
+test('does not stage a file that ends before its signed size, and removes the tree', async () => {
   const tmp = tempDir();
   try {
     const { bundle } = packedTree(tmp.path);
     const dest = join(tmp.path, 'demo.tar.gz');
     const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(Buffer.from('another bundle')) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length + 512 }, stagingDir, maxUnpacked: 1 << 30 });
     await download(bundle, staging, { dest });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
-    assert.match(outcome.staged ? '' : outcome.reason, /not the signed ones/);
+    assert.match(outcome.staged ? '' : outcome.reason, /expected \d+ bytes of the download at offset \d+, found \d+/, outcome.staged ? '' : outcome.reason);
+    assert.not.ok(existsSync(stagingDir));
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('a truncation reported right after the first chunk counts as a restart', async () => {
+  const tmp = tempDir();
+  try {
+    const { bundle } = packedTree(tmp.path);
+    const dest = join(tmp.path, 'demo.tar.gz');
+    const stagingDir = join(tmp.path, 'staging');
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
+    await download(bundle, staging, { dest, restartAt: 1 });
+    const outcome = await staging.finish();
+    assert.not.ok(outcome.staged);
+    assert.match(outcome.staged ? '' : outcome.reason, /restarted/);
     assert.not.ok(existsSync(stagingDir));
   } finally {
     tmp.cleanup();
@@ -125,7 +144,7 @@ test('gives up when the download restarts its part file, and removes the tree', 
     const { bundle } = packedTree(tmp.path);
     const dest = join(tmp.path, 'demo.tar.gz');
     const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(bundle) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     await download(bundle, staging, { dest, restartAt: 2 * 1024 * KiB });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -142,7 +161,7 @@ test('a refusal seen in the streamed bytes removes the tree and names the entry'
     const bundle = craftBundle({ entries: [{ name: 'bin', type: 'dir' }, { name: 'bin/demo', mode: 0o4755, data: 'x' }] });
     const dest = join(tmp.path, 'demo.tar.gz');
     const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(bundle) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     await download(bundle, staging, { dest });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -159,7 +178,7 @@ test('abandoning a failed download stops the worker and removes the tree', async
     const { bundle } = packedTree(tmp.path);
     const dest = join(tmp.path, 'demo.tar.gz');
     const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length, sha256: sha256(bundle) }, stagingDir, maxUnpacked: 1 << 30 });
+    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     assert.not.ok(await download(bundle, staging, { dest, failAt: 1024 * KiB }));
     await staging.abandon();
     assert.not.ok(existsSync(stagingDir));

@@ -126,4 +126,23 @@ test('abort() waits until nothing writes any more, then the tree can go', async 
   }
 });
 
+test('under a umask of 077 files and directories still get exactly the modes the bundle says', async () => {
+  const tmp = tempDir('tide-writer-');
+  const umask = process.umask(0o077);
+  try {
+    const root = join(tmp.path, 'staging');
+    mkdirSync(root);
+    const writer = new StagingWriter(root);
+    await feedFile(writer, file('bin/demo', 3, 0o755), Buffer.from('abc'), 3);
+    await feedFile(writer, file('web/index.html', 2, 0o644), Buffer.from('hi'), 2);
+    await writer.finish();
+    assert.is(lstatSync(join(root, 'bin/demo')).mode & 0o7777, 0o755);
+    assert.is(lstatSync(join(root, 'web/index.html')).mode & 0o7777, 0o644);
+    assert.is(lstatSync(join(root, 'web')).mode & 0o7777, 0o755);
+  } finally {
+    process.umask(umask);
+    tmp.cleanup();
+  }
+});
+
 test.run();

@@ -156,10 +156,16 @@ test('a mirror that ignores Range (200) restarts the part from byte 0', async ()
   try {
     const dest = join(tmp.path, 'bundle.tar.gz');
     writeFileSync(`${dest}.part`, artifact.subarray(0, 70_000));
-    await createMirrorClient(quick).downloadArtifact(server.url, path, expect, dest);
+    // What a reader of the growing part relies on: every report is on disk, and the truncation is reported.
+    const reports: { bytes: number; onDisk: number }[] = [];
+    await createMirrorClient(quick).downloadArtifact(server.url, path, expect, dest, (bytes) => {
+      reports.push({ bytes, onDisk: statSync(`${dest}.part`).size });
+    });
     assert.is(server.requests.length, 1);
     assert.is(server.requests[0].headers.range, 'bytes=70000-');
     assert.ok(readFileSync(dest).equals(artifact));
+    assert.equal(reports.map((r) => r.bytes), [70_000, 0, artifact.length]);
+    assert.ok(reports.every((r) => r.onDisk >= r.bytes), JSON.stringify(reports));
   } finally {
     await server.close();
     tmp.cleanup();

@@ -122,10 +122,12 @@ test('the installed package runs and loads the installed config with its own dep
     assert.not.ok(existsSync(join(lib, 'node_modules', 'typescript')), 'dev dependencies were installed');
     // The wrapper runs the command package.json names; run that from the installed tree.
     const wrapper = readFileSync(join(root, 'usr', 'local', 'bin', 'tide'), 'utf8');
-    const [, flags, entry] = /exec '\/\S*node' (.*?) ?'\/usr\/local\/lib\/tide\/(\S+)' "\$@"/.exec(wrapper) ?? [];
+    const [, environment, flags, entry] = /exec env (.*?)'\/\S*node' (.*?) ?'\/usr\/local\/lib\/tide\/(\S+)' "\$@"/.exec(wrapper) ?? [];
     assert.is(entry, JSON.parse(readFileSync(join(lib, 'package.json'), 'utf8')).bin.tide, wrapper);
-    // Node's flags are the entry's own, from its "#!/usr/bin/env -S node <flags>" line.
-    assert.is(flags, '--max-semi-space-size=1', wrapper);
+    // The environment and node's flags are the entry's own, from its "#!/usr/bin/env -S ..." line.
+    const shebang = readFileSync(join(lib, entry!), 'utf8').split('\n', 1)[0];
+    assert.is(shebang, `#!/usr/bin/env -S ${environment}node ${flags}`, wrapper);
+    assert.match(flags!, /--max-semi-space-size=1/);
     const help = run('node', [join(lib, entry!), '--help']);
     assert.is(help.status, 0, help.stderr);
     assert.match(help.stdout, /usage: tide/);
