@@ -1,7 +1,7 @@
 // Staging a release from nginx on 127.0.0.1: tide (stageRelease in a process of its
 // own) against the two shell pipelines a user would script instead, interleaved run
-// by run, each into a fresh directory (PERF-NOTES: extracting right after deleting a
-// big tree is much slower, so nothing is deleted until the section ends), with the
+// by run, each into a fresh directory (extracting right after deleting a big tree is
+// much slower on ext4 with discard, so nothing is deleted until the section ends), with the
 // page cache flushed (`sync`) before every run so no run pays for another's writes.
 // Then tide's peak RSS for two bundle sizes.
 import { spawn, spawnSync } from 'node:child_process';
@@ -121,7 +121,7 @@ async function timeStaging(options: StageBenchOptions, nginx: BenchNginx, bundle
   const what = `stage a ${sizeName(options.treeBytes)} release (${options.files} files, ${(bundle.size / MiB).toFixed(0)} MiB .tar.gz)`;
   const streamRatio = ratioOf(tide, stream);
   const cpuOf = (method: Method): string => `${(summarize(cpu[method]).median / 1000).toFixed(2)} s`;
-  const note = `tide downloads, checks the sha256, checks every entry, extracts, fsyncs the download and syncs the tree; ` +
+  const note = `tide downloads, checks the sha256, checks every entry, extracts, and fsyncs every file of the tree (the shell pipelines sync nothing); ` +
     `CPU (all threads and processes, median): tide ${cpuOf('tide')}, stream ${cpuOf('stream')}, file ${cpuOf('file')}`;
   return [
     { name: what, unit: 'ms', tide, baseline: { label: 'curl | tee >(sha256sum) | tar -xz', ...stream }, ratio: streamRatio, target: '≤ 0.8×', met: streamRatio <= 0.8, note },

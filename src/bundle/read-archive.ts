@@ -163,20 +163,30 @@ class BundleStream {
   }
 }
 
-/** The end of the pipeline: feeds the stream synchronously, then waits while the sink is busy. */
+/**
+ * The end of the pipeline: feeds the stream, then waits while the sink is busy.
+ * The feeding is queued as a microtask: gunzip hands over a chunk from inside its
+ * thread-pool callback and submits the next inflate only once that returns, so
+ * feeding in place would make gunzip and parsing take turns instead of overlapping.
+ */
 function bundleSink(stream: BundleStream, sink: EntrySink, done: (totals: BundleTotals) => void): Writable {
   const failed = (err: unknown): Error => asBundleError(stream.firstFailure ?? err) as Error;
+  const take = (chunk: Buffer, callback: (err?: Error | null) => void): void => {
+    try {
+      stream.feed(chunk);
+    } catch (err) {
+      return callback(failed(err));
+    }
+    droppedBuffers(chunk.length); // the sink copied what it keeps
+    const busy = sink.ready?.();
+    if (busy === undefined) return callback();
+    busy.then(() => callback(), (err: unknown) => callback(failed(err)));
+  };
   return new Writable({
+    // A few gunzip chunks may wait here while one is parsed (and gunzip inflates the next).
+    highWaterMark: 4 * GUNZIP_CHUNK,
     write(chunk: Buffer, _encoding, callback) {
-      try {
-        stream.feed(chunk);
-      } catch (err) {
-        return callback(failed(err));
-      }
-      droppedBuffers(chunk.length); // the sink copied what it keeps
-      const busy = sink.ready?.();
-      if (busy === undefined) return callback();
-      busy.then(() => callback(), (err: unknown) => callback(failed(err)));
+      queueMicrotask(() => take(chunk, callback));
     },
     final(callback) {
       try {

@@ -44,9 +44,9 @@ function newStagingDir(ctx: MachineContext, version: string): string {
 const bundleFile = (manifest: ReleaseManifest): string => `releases/${manifest.version}/${bundleOf(manifest).path}`;
 
 /**
- * The bundle is extracted while it downloads (PERF-NOTES: one pass, gunzip and
- * sha256 on the second core). Returns the staged tree, or undefined when it is not
- * proven to be the signed bundle's: then the verified file is extracted again.
+ * The bundle is extracted while it downloads, in one pass (README: Benchmarks).
+ * Returns the staged tree, or undefined when it is not proven to be the signed
+ * bundle's: then the verified file is extracted again.
  */
 async function downloadBundleWhileStaging(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[], dest: string): Promise<string | undefined> {
   const bundle = bundleOf(manifest);
