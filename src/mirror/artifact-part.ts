@@ -2,7 +2,7 @@
 // grows past the signed size, and becomes the artifact (fsync, rename, fsync the
 // directory) only when size and sha256 match. A part left by a stalled mirror is
 // kept so the next attempt resumes it; the final hash protects whatever it holds.
-// Bytes are gathered into 1 MiB buffers and written in the thread pool, two buffers
+// Bytes are gathered into 512 KiB buffers and written in the thread pool, two buffers
 // in turn: the thread that reads the socket only copies (a write per 64 KiB chunk
 // cost that thread more than the socket did). The part itself reports how much of
 // it is on disk, a truncation included, so a reader of the growing file (staging
@@ -18,8 +18,8 @@ import type { ExpectedArtifact, ProgressListener } from './mirror-client.js';
 
 // Existing parts are re-hashed in reads of this size.
 const rehashChunkBytes = sizeUnits.MiB;
-// Bytes gathered before one write; two such buffers take turns.
-const WRITE_BYTES = sizeUnits.MiB;
+// Bytes gathered before one write; two such buffers take turns (1 MiB was no faster).
+const WRITE_BYTES = 512 * sizeUnits.KiB;
 
 export class ArtifactPart {
   readonly path: string;
