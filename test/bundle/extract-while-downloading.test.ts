@@ -42,6 +42,14 @@ interface Download {
   failAt?: number;
 }
 
+/** A staging of `size` bytes (the bundle's own by default) from `<tmp>/demo.tar.gz` into `<tmp>/staging`. */
+function startStaging(dir: string, size: number): { dest: string; stagingDir: string; staging: StagingWhileDownloading } {
+  const dest = join(dir, 'demo.tar.gz');
+  const stagingDir = join(dir, 'staging');
+  const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size }, stagingDir, maxUnpacked: 1 << 30 });
+  return { dest, stagingDir, staging };
+}
+
 /** Writes the part file in 64 KiB steps, reporting each, then renames it as a verified download does. */
 async function download(bytes: Buffer, staging: StagingWhileDownloading, d: Download): Promise<boolean> {
   const part = `${d.dest}.part`;
@@ -92,10 +100,8 @@ test('reads the verified file when the download never told how far it got', asyn
   const tmp = tempDir();
   try {
     const { bundle, files } = packedTree(tmp.path);
-    const dest = join(tmp.path, 'demo.tar.gz');
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length);
     writeFileSync(dest, bundle);
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
     const outcome = await staging.finish();
     assert.ok(outcome.staged);
     assert.ok(readFileSync(join(stagingDir, 'web/app.js')).equals(files['web/app.js']!));
@@ -108,9 +114,7 @@ test('does not stage a file that ends before its signed size, and removes the tr
   const tmp = tempDir();
   try {
     const { bundle } = packedTree(tmp.path);
-    const dest = join(tmp.path, 'demo.tar.gz');
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length + 512 }, stagingDir, maxUnpacked: 1 << 30 });
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length + 512);
     await download(bundle, staging, { dest });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -125,9 +129,7 @@ test('a truncation reported right after the first chunk counts as a restart', as
   const tmp = tempDir();
   try {
     const { bundle } = packedTree(tmp.path);
-    const dest = join(tmp.path, 'demo.tar.gz');
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length);
     await download(bundle, staging, { dest, restartAt: 1 });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -142,9 +144,7 @@ test('gives up when the download restarts its part file, and removes the tree', 
   const tmp = tempDir();
   try {
     const { bundle } = packedTree(tmp.path);
-    const dest = join(tmp.path, 'demo.tar.gz');
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length);
     await download(bundle, staging, { dest, restartAt: 2 * 1024 * KiB });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -159,9 +159,7 @@ test('a refusal seen in the streamed bytes removes the tree and names the entry'
   const tmp = tempDir();
   try {
     const bundle = craftBundle({ entries: [{ name: 'bin', type: 'dir' }, { name: 'bin/demo', mode: 0o4755, data: 'x' }] });
-    const dest = join(tmp.path, 'demo.tar.gz');
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length);
     await download(bundle, staging, { dest });
     const outcome = await staging.finish();
     assert.not.ok(outcome.staged);
@@ -176,9 +174,7 @@ test('abandoning a failed download stops the worker and removes the tree', async
   const tmp = tempDir();
   try {
     const { bundle } = packedTree(tmp.path);
-    const dest = join(tmp.path, 'demo.tar.gz');
-    const stagingDir = join(tmp.path, 'staging');
-    const staging = extractWhileDownloading({ bundle: { partPath: `${dest}.part`, finalPath: dest, size: bundle.length }, stagingDir, maxUnpacked: 1 << 30 });
+    const { dest, stagingDir, staging } = startStaging(tmp.path, bundle.length);
     assert.not.ok(await download(bundle, staging, { dest, failAt: 1024 * KiB }));
     await staging.abandon();
     assert.not.ok(existsSync(stagingDir));
