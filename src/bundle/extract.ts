@@ -57,14 +57,7 @@ export async function extractBundle(options: ExtractBundleOptions): Promise<Bund
   createStagingDir(stagingDir, owner);
   const writer = new StagingWriter(stagingDir, owner);
   try {
-    const archive: ArchiveInput = options.source !== undefined ? { source: options.source } : { archivePath: options.archivePath };
-    const totals = await readBundleArchive({
-      ...archive,
-      maxUnpacked: options.maxUnpacked,
-      maxEntries: options.maxEntries,
-      signal: options.signal,
-      sink: writer,
-    });
+    const totals = await readBundleArchive({ ...options, sink: writer });
     await writer.finish();
     return totals;
   } catch (err) {

@@ -49,7 +49,7 @@ export interface BundleTotals {
 }
 
 // Large reads and gunzip chunks: few hand-offs to the thread pool per MiB.
-export const ARCHIVE_READ_BYTES = 512 * sizeUnits.KiB;
+const ARCHIVE_READ_BYTES = 512 * sizeUnits.KiB;
 const GUNZIP_CHUNK = 256 * sizeUnits.KiB;
 
 /**

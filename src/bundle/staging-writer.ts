@@ -13,16 +13,16 @@
 // Memory stays flat: a file's bytes are copied into a small fixed pool of blocks
 // (so the gunzip buffers they came from die young), and the reader waits on
 // `ready()` while too many bytes or files are waiting to be written.
-import { chmod, chown, close, constants, fchmod, fchown, fdatasync, lchown, mkdir, open, symlink, write } from 'node:fs';
+import { chmod, chown, close, constants, fchmod, fchown, fdatasync, lchown, mkdir, open, symlink } from 'node:fs';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { TideError } from '../errors.js';
 import { sizeUnits } from '../limits.js';
+import { writeAll } from '../store/write-all.js';
 import type { CheckedEntry } from './policy.js';
 import type { EntrySink } from './read-archive.js';
 
 const openFile = promisify(open);
-const writeFile = promisify(write);
 const closeFile = promisify(close);
 const chmodFile = promisify(fchmod);
 const chownFile = promisify(fchown);
@@ -108,13 +108,6 @@ class BlockPool {
     const pooled = this.made < POOL_BLOCKS;
     if (pooled) this.made += 1;
     return { bytes: Buffer.allocUnsafeSlow(BLOCK_BYTES), pieces: 0, pooled };
-  }
-}
-
-/** Writes every byte of `bytes` at `position`: a short write is continued, never lost. */
-async function writeAll(fd: number, bytes: Buffer, start: number, end: number, position: number): Promise<void> {
-  for (let offset = start; offset < end;) {
-    offset += (await writeFile(fd, bytes, offset, end - offset, position + (offset - start))).bytesWritten;
   }
 }
 
@@ -255,22 +248,21 @@ export class StagingWriter implements EntrySink {
     const { entry } = job;
     try {
       await this.directory(posix.dirname(entry.path));
-    } catch (err) {
-      this.dropFile(job);
-      throw err;
-    }
-    if (this.failure) return this.dropFile(job);
-    const fd = await openFile(join(this.root, entry.path), CREATE_FILE, entry.mode);
-    try {
-      await this.writePieces(fd, job);
       if (this.failure) return;
-      if (this.umaskTakes(entry.mode)) await chmodFile(fd, entry.mode); // the mode the bundle says, whatever the umask
-      if (this.owner) await chownFile(fd, this.owner.uid, this.owner.gid);
-      // Crash safety: on the disk before staging ends, while the next files are still being written.
-      await syncFileData(fd);
+      const fd = await openFile(join(this.root, entry.path), CREATE_FILE, entry.mode);
+      try {
+        await this.writePieces(fd, job);
+        if (this.failure) return;
+        if (this.umaskTakes(entry.mode)) await chmodFile(fd, entry.mode); // the mode the bundle says, whatever the umask
+        if (this.owner) await chownFile(fd, this.owner.uid, this.owner.gid);
+        // Crash safety: on the disk before staging ends, while the next files are still being written.
+        await syncFileData(fd);
+      } finally {
+        await closeFile(fd);
+      }
     } finally {
+      // Whatever became of the file, its pieces go back to the pool.
       this.dropFile(job);
-      await closeFile(fd);
     }
   }
 

@@ -4,11 +4,10 @@
 // [[link]] targets, then move it into versions/<version>. Nothing here touches
 // the running version: on any refusal the staging dir is removed.
 import { digestFile } from '../store/file-digest.js';
-import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { isTideError } from '../errors.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
@@ -42,6 +41,9 @@ function newStagingDir(ctx: MachineContext, version: string): string {
 }
 
 const bundleFile = (manifest: ReleaseManifest): string => `releases/${manifest.version}/${bundleOf(manifest).path}`;
+
+/** A refusal of the bundle names the bundle's file. */
+const inBundle = (err: unknown, manifest: ReleaseManifest): unknown => (isTideError(err) ? err.at({ file: bundleFile(manifest) }) : err);
 
 /**
  * The bundle is extracted while it downloads, in one pass (README: Benchmarks).
@@ -101,7 +103,7 @@ function acceptStaged(ctx: MachineContext, manifest: ReleaseManifest, stagingDir
     return stagingDir;
   } catch (err) {
     rmSync(stagingDir, { recursive: true, force: true });
-    throw isTideError(err) ? err.at({ file: bundleFile(manifest) }) : err;
+    throw inBundle(err, manifest);
   }
 }
 
@@ -112,10 +114,10 @@ async function extractInto(ctx: MachineContext, manifest: ReleaseManifest): Prom
   let totals: BundleTotals;
   try {
     const owner = resolveOwner(ctx.config.owner);
+    // extractBundle leaves no staging dir behind when it fails.
     totals = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked, owner });
   } catch (err) {
-    rmSync(stagingDir, { recursive: true, force: true });
-    throw isTideError(err) ? err.at({ file: bundleFile(manifest) }) : err;
+    throw inBundle(err, manifest);
   }
   return acceptStaged(ctx, manifest, stagingDir, totals);
 }

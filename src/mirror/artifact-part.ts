@@ -12,6 +12,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isTideError, TideError, type ErrorPlace } from '../errors.js';
 import { sizeUnits } from '../limits.js';
+import { writeAll } from '../store/write-all.js';
 import { fsyncDir } from '../store/atomic.js';
 import { droppedBuffers } from '../system/young-garbage.js';
 import type { ExpectedArtifact, ProgressListener } from './mirror-client.js';
@@ -29,11 +30,10 @@ export class ArtifactPart {
   keptBytes = 0;
   private hash: Hash = createHash('sha256');
   private closed = false;
-  // The buffer being filled, from file offset `bufferStart`; the other one may be being written.
+  // The buffer being filled holds the last `filled` bytes of `offset`; the other one may be being written.
   private readonly buffers: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(WRITE_BYTES), Buffer.allocUnsafeSlow(WRITE_BYTES)];
   private filling = 0;
   private filled = 0;
-  private bufferStart = 0;
   private writing: Promise<void> = Promise.resolve();
   private writeFailure: unknown;
 
@@ -78,7 +78,6 @@ export class ArtifactPart {
       this.offset += bytesRead;
     }
     this.keptBytes = this.offset;
-    this.bufferStart = this.offset;
     if (this.complete && !this.matches()) return this.restart();
     this.onDisk?.(this.offset, this.expect.size);
   }
@@ -103,7 +102,6 @@ export class ArtifactPart {
     this.offset = 0;
     this.keptBytes = 0;
     this.filled = 0;
-    this.bufferStart = 0;
     this.hash = createHash('sha256');
     this.onDisk?.(0, this.expect.size);
   }
@@ -117,10 +115,10 @@ export class ArtifactPart {
       throw new TideError('size', `expected ${this.expect.size} bytes, the mirror sent more`, this.where);
     }
     this.hash.update(chunk);
-    this.offset += chunk.length;
     for (let copied = 0; copied < chunk.length;) {
       const taken = chunk.copy(this.buffers[this.filling], this.filled, copied);
       this.filled += taken;
+      this.offset += taken;
       copied += taken;
       if (this.filled === WRITE_BYTES) await this.writeBuffer();
     }
@@ -132,21 +130,13 @@ export class ArtifactPart {
     await this.writing;
     if (this.writeFailure !== undefined) throw this.writeFailure;
     const buffer = this.buffers[this.filling];
-    const [start, length] = [this.bufferStart, this.filled];
-    this.writing = this.writeAll(buffer, length, start).then(
+    const [start, length] = [this.offset - this.filled, this.filled];
+    this.writing = writeAll(this.handle.fd, buffer, 0, length, start).then(
       () => this.onDisk?.(start + length, this.expect.size),
       (err: unknown) => void (this.writeFailure = err),
     );
     this.filling ^= 1;
     this.filled = 0;
-    this.bufferStart += length;
-  }
-
-  private async writeAll(buffer: Buffer, length: number, position: number): Promise<void> {
-    for (let written = 0; written < length;) {
-      const { bytesWritten } = await this.handle.write(buffer, written, length - written, position + written);
-      written += bytesWritten;
-    }
   }
 
   /** Everything appended is on disk (in the page cache), or the write's error is thrown. */
