@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { cpSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
-import { endlessFault, serveMirrorDir, stallFault, statusFault, type MirrorHttpServer } from '../helpers/mirror-http.js';
+import { serveMirrorDir, statusFault, type MirrorHttpServer } from '../helpers/mirror-http.js';
+import { endlessHandler, stallHandler } from '../mirror/mirror-server.js';
 import { freePort } from '../../scripts/lib/free-port.js';
 import { tempDir } from '../helpers/tmp.js';
 import { assertRefused, assertUntouched, installFirst, quickHealth, snapshotHost } from './refusal-checks.js';
@@ -76,7 +77,7 @@ test('a mirror that stalls after the headers: exit 4 after the stall timeout', a
   const host = await createHostFixture({ serve: 'http', health: quickHealth });
   try {
     await host.publish('1.0.0');
-    host.mirrorServer!.fault(pointer, stallFault());
+    host.mirrorServer!.fault(pointer, stallHandler({ 'content-type': 'application/json' }));
     const started = Date.now();
     const run = await host.tide(['update']);
     const took = Date.now() - started;
@@ -88,14 +89,14 @@ test('a mirror that stalls after the headers: exit 4 after the stall timeout', a
 });
 
 test('a mirror that sends an endless pointer: refused at 1 MiB (exit 3), having read a bounded amount', async () => {
-  const endless = endlessFault();
+  const endless = endlessHandler({ 'content-type': 'application/octet-stream' });
   await onlyMirrorFails((host) => host.mirrorServer!.fault(pointer, endless), { exit: 3, code: 'size', message: /at most 1048576 bytes, got more/, file: pointer });
   assert.ok(endless.sent() < 16 * 1024 * 1024, `the server got rid of ${endless.sent()} bytes`);
 });
 
 test('a mirror that sends the bundle and then endless bytes: refused at the signed size (exit 3)', async () => {
   await onlyMirrorFails((host) => {
-    host.mirrorServer!.fault(bundle('1.1.0'), endlessFault(readFileSync(join(host.mirrorDir, bundle('1.1.0')))));
+    host.mirrorServer!.fault(bundle('1.1.0'), endlessHandler({ 'content-type': 'application/octet-stream' }, readFileSync(join(host.mirrorDir, bundle('1.1.0')))));
   }, { exit: 3, code: 'size', message: /expected \d+ bytes, the mirror sent more/, file: bundle('1.1.0') }, { pointerAccepted: true });
 });
 
@@ -164,7 +165,7 @@ test('refused, 500 and endless mirrors before a good one: the update goes throug
     syncMirror(host, good.dir);
     // The fixture's own mirror: 500 for the pointer, endless bytes for its signature.
     host.mirrorServer!.fault(pointer, statusFault(500));
-    host.mirrorServer!.fault(`${pointer}.asc`, endlessFault());
+    host.mirrorServer!.fault(`${pointer}.asc`, endlessHandler({ 'content-type': 'application/octet-stream' }));
     const run = await host.tide(['update']);
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.is(await host.serving(), 'demo 1.0.0');

@@ -1,12 +1,15 @@
 // A real static HTTP server on 127.0.0.1 serving a mirror tree from a directory,
 // with Range support like any file server, and a fault per path for the tests of
-// misbehaving mirrors (500, a stall after the headers, endless bytes, …).
+// misbehaving mirrors (a status here; a stall or endless bytes from
+// test/mirror/mirror-server.ts, whose handlers are the same type).
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 
-export type FaultHandler = (req: IncomingMessage, res: ServerResponse) => void;
+import type { Handler } from '../mirror/mirror-server.js';
+
+export type FaultHandler = Handler;
 
 export interface MirrorHttpServer {
   /** http://127.0.0.1:PORT */
@@ -71,26 +74,3 @@ export async function serveMirrorDir(root: string): Promise<MirrorHttpServer> {
 export const statusFault = (status: number): FaultHandler => (_req, res) => {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(`status ${status}\n`);
 };
-
-/** Send the headers, then nothing, ever (until the client goes away). */
-export const stallFault = (): FaultHandler => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.flushHeaders();
-};
-
-/** Send `first`, then bytes without a length until the client goes away; `sent()` counts them. */
-export function endlessFault(first?: Buffer): FaultHandler & { sent(): number } {
-  let sent = 0;
-  const chunk = Buffer.alloc(16 * 1024, 0x20);
-  const handler: FaultHandler = (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    if (first) res.write(first);
-    const pump = (): void => {
-      while (!res.destroyed && res.write(chunk)) sent += chunk.length;
-      if (!res.destroyed) sent += chunk.length;
-    };
-    res.on('drain', pump);
-    pump();
-  };
-  return Object.assign(handler, { sent: () => sent });
-}

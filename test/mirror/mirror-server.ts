@@ -57,12 +57,13 @@ export function fileHandler(bytes: Buffer, options: { ignoreRange?: boolean } = 
   };
 }
 
-/** Send zeros until the client goes away; `sent()` says how many bytes were written. */
-export function endlessHandler(headers: Record<string, string | number> = {}): Handler & { sent(): number } {
+/** Send `first`, then zeros until the client goes away; `sent()` says how many zeros were written. */
+export function endlessHandler(headers: Record<string, string | number> = {}, first?: Buffer): Handler & { sent(): number } {
   let sent = 0;
   const chunk = Buffer.alloc(16 * 1024);
   const handler = (_req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, headers);
+    if (first) res.write(first);
     const pump = (): void => {
       while (!res.destroyed && res.write(chunk)) sent += chunk.length;
       if (!res.destroyed) sent += chunk.length;
