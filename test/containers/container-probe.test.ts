@@ -117,8 +117,8 @@ test('settleHealth fails fast on a container that exits, long before the timeout
     const prober = createProber({ containerProbe: p.probe });
     const verdict = await settleHealth([{ type: 'container', name: 'dies' }], { timeout: 30_000, start: 30_000, interval: 300, stable: 20_000 }, { attempt: prober });
     assert.is(verdict.healthy, false);
-    assert.match(verdict.reason, /container dies/);
-    assert.match(verdict.reason, /exited 3: giving up/);
+    assert.match(verdict.reason, /container dies/, verdict.reason);
+    assert.match(verdict.reason, /exited 3: giving up/, verdict.reason);
     assert.ok(verdict.elapsedMs < 10_000, `failed after ${verdict.elapsedMs} ms`);
   } finally {
     await p.host.removeAllContainers();
