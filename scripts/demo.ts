@@ -3,13 +3,14 @@
 // (nginx over HTTP when the machine has it, and file://); a host installs 1.0.0,
 // updates to 1.1.0 (healthy, committed), then to a broken 1.2.0 that tide rolls
 // back on its own. Exits 0 only when the story went exactly like that.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from './lib/free-port.js';
 import { startNginx } from './lib/nginx.js';
-import { stopService, writeAppTree, writeRestartScript } from './lib/service-app.js';
+import { stopService, writeRestartScript } from './lib/service-app.js';
+import { releaseInputs } from './demo/release-inputs.js';
 import { startFrontEnd, type FrontEnd } from './demo/front-end.js';
 import { step, say, tide, expect, StoryBroken } from './demo/steps.js';
 import { demoContainers, type DemoContainers } from './demo/containers.js';
@@ -57,17 +58,17 @@ async function main(): Promise<void> {
   const config = writeHostConfig(host, { mirrors: [httpMirror, `file://${mirrorB}`], pub, link, webLink, restart, front, containers });
   say(`front end: ${front.kind} on ${front.url} (the UI from ${webLink}, /api/ proxied to the service)`);
 
-  const release = async (version: string, behaviour: 'good' | 'crash', note: string) => {
+  const release = async (version: string, note: string) => {
     step(`Release ${version}: ${note}`);
-    const src = join(root, 'src', version);
-    writeAppTree(src, version, behaviour);
-    const imageArgs = containers ? ['--image', await containers.image(version), '--podman-argv', JSON.stringify(containers.argv)] : [];
-    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', src, '--tree', tree, '--key', key, ...imageArgs], podmanEnv);
+    const inputs = releaseInputs(version);
+    say(`inputs: releases/${version}/bundle (the service and the web UI) and releases/${version}/image (the image recipe)`);
+    const imageArgs = containers ? ['--image', await containers.image(inputs.image), '--podman-argv', JSON.stringify(containers.argv)] : [];
+    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', inputs.bundleDir, '--tree', tree, '--key', key, ...imageArgs], podmanEnv);
     await tide(['release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', version, '--key', key, '--tree', tree]);
     await tide(['release', 'publish', '--tree', tree, mirrorA, mirrorB]);
   };
 
-  await release('1.0.0', 'good', 'build, sign, promote to stable, publish to both mirrors');
+  await release('1.0.0', 'build, sign, promote to stable, publish to both mirrors');
   step('The host installs 1.0.0');
   expect('tide update installs 1.0.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
   expect('the front end serves 1.0.0', (await front.serving()) === 'demo 1.0.0');
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
 
   step('A web-UI root of mode 0700 (the incident that broke nginx) never ships as 0700');
   const bad = join(root, 'src', 'bad-perms');
-  writeAppTree(bad, '1.0.1', 'good');
+  cpSync(releaseInputs('1.0.0').bundleDir, bad, { recursive: true });
   chmodSync(join(bad, 'web'), 0o700);
   const scratch = join(root, 'scratch-tree');
   const built = await tide(['release', 'build', '--app', 'demo', '--version', '1.0.1', '--from', bad, '--tree', scratch]);
@@ -83,14 +84,14 @@ async function main(): Promise<void> {
   say(`$ tar -tvzf demo-1.0.1.tar.gz\n${listing.trim().replace(/^/gm, '     ')}`);
   expect('the bundle holds web/ as drwxr-xr-x (normalised, then re-checked before it is written)', built.code === 0 && /^drwxr-xr-x .* web\/?$/m.test(listing));
 
-  await release('1.1.0', 'good', 'a healthy update');
+  await release('1.1.0', 'a healthy update');
   step('The host checks, then updates to 1.1.0');
   expect('tide check says an update is available (exit 100)', (await tide(['--config', config, 'check'])).code === 100);
   expect('tide update commits 1.1.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
   expect('the front end serves 1.1.0', (await front.serving()) === 'demo 1.1.0');
   if (containers) expect('the container swapped to demo-web 1.1.0', (await containers.serving()) === 'demo-web 1.1.0');
 
-  await release('1.2.0', 'crash', 'a broken build: the service exits at start');
+  await release('1.2.0', 'a broken build: the service exits at start');
   step('The host updates to 1.2.0; the health probe fails; tide rolls back by itself');
   const failed = await tide(['--config', config, 'update'], podmanEnv);
   expect('tide update exits 5: unhealthy, rolled back to a healthy 1.1.0', failed.code === 5);

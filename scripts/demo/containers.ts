@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../lib/free-port.js';
 import { httpText } from '../lib/http-text.js';
-import { importWebImage, listContainers } from '../lib/podman-images.js';
+import { listContainers } from '../lib/podman-images.js';
+import type { ImageRecipe } from './release-inputs.js';
 import { isolatedPodman } from '../lib/podman.js';
 
 export interface DemoContainers {
@@ -12,8 +13,8 @@ export interface DemoContainers {
   env: Record<string, string>;
   /** The [podman], [[container]] and probe lines of the host config. */
   config: string;
-  /** Import the image of `version`; returns its ref for `tide release build --image`. */
-  image(version: string): Promise<string>;
+  /** Import the image a release's recipe describes; returns its ref for `tide release build --image`. */
+  image(recipe: ImageRecipe): Promise<string>;
   serving(): Promise<string>;
   /** `podman ps -a` as "name image state" lines. */
   listing(): Promise<string>;
@@ -45,10 +46,9 @@ type = "http"
 url = "http://127.0.0.1:${port}/"
 body = "demo-web"
 `,
-    async image(version) {
-      const ref = `localhost/demo-web:${version}`;
-      await importWebImage(podman, ref, `demo-web ${version}`);
-      return ref;
+    async image(recipe) {
+      await podman.importBusyboxImage(recipe.ref, [`CMD ${JSON.stringify(recipe.cmd)}`], recipe.rootfs);
+      return recipe.ref;
     },
     serving: () => httpText(port),
     async listing() {

@@ -2,7 +2,7 @@
 // never touches the host's images or containers. Nothing can be pulled here, so
 // images are made with `podman import` from a tiny rootfs holding busybox-static.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { runProcess, type RunResult } from '../../src/system/process-runner.js';
@@ -14,8 +14,11 @@ export interface IsolatedPodman {
   env: Record<string, string>;
   /** Run `argv + args` with `env`; resolves with the result whatever the exit code. */
   podman(args: string[]): Promise<RunResult>;
-  /** `podman import` a rootfs with /bin/busybox as `ref` (e.g. localhost/tiny:1); `changes` go to --change. */
-  importBusyboxImage(ref: string, changes?: string[]): Promise<void>;
+  /**
+   * `podman import` a rootfs with /bin/busybox as `ref` (e.g. localhost/tiny:1); `changes` go to
+   * --change; the tree `files` (if given) is copied over the rootfs first.
+   */
+  importBusyboxImage(ref: string, changes?: string[], files?: string): Promise<void>;
   /** Remove every container of this store (call before deleting the temp dir). */
   removeAllContainers(): Promise<void>;
 }
@@ -58,9 +61,10 @@ export function isolatedPodman(tmp: string): IsolatedPodman {
     argv,
     env,
     podman,
-    async importBusyboxImage(ref, changes = []) {
+    async importBusyboxImage(ref, changes = [], files) {
       const rootfs = join(base, `rootfs-${Date.now()}`);
       mkdirSync(join(rootfs, 'bin'), { recursive: true });
+      if (files) cpSync(files, rootfs, { recursive: true });
       copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
       chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
       const tarball = `${rootfs}.tar`;

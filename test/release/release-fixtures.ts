@@ -12,9 +12,13 @@ export interface TestKey extends GeneratedKey {
   trusted: TrustedKey;
 }
 
-export async function makeKey(dir: string, name: string): Promise<TestKey> {
+/**
+ * A real key pair made at `now`: a test that pins its clock makes its keys from the same
+ * clock, or a signature at the pinned time would predate the key (and fail on other dates).
+ */
+export async function makeKey(dir: string, name: string, now = new Date()): Promise<TestKey> {
   mkdirSync(dir, { recursive: true });
-  const generated = await generateSigningKey({ name, privatePath: join(dir, `${name}.key.asc`), publicPath: join(dir, `${name}.pub.asc`) });
+  const generated = await generateSigningKey({ name, privatePath: join(dir, `${name}.key.asc`), publicPath: join(dir, `${name}.pub.asc`), now });
   const [signing] = await readSigningKeys([generated.privatePath]);
   const [trusted] = await readTrustedKeys([{ source: generated.publicPath, armored: readFileSync(generated.publicPath, 'utf8') }]);
   return { ...generated, signing: signing!, trusted: trusted! };
@@ -32,11 +36,11 @@ export function makeSourceTree(dir: string, marker = 'v1'): string {
   return dir;
 }
 
-/** Build and sign releases/<version> of app "demo" in `tree`. */
-export async function makeSignedRelease(tree: string, work: string, version: string, key: TestKey): Promise<void> {
+/** Build and sign releases/<version> of app "demo" in `tree`, published and signed at `now`. */
+export async function makeSignedRelease(tree: string, work: string, version: string, key: TestKey, now = new Date()): Promise<void> {
   const source = makeSourceTree(join(work, `src-${version}`), version);
-  const built = await buildRelease({ tree, app: 'demo', version, sourceDir: source, sourceDateEpoch: 1_700_000_000 });
-  await signFiles([built.manifestFile], [key.signing]);
+  const built = await buildRelease({ tree, app: 'demo', version, sourceDir: source, sourceDateEpoch: 1_700_000_000, now });
+  await signFiles([built.manifestFile], [key.signing], now);
 }
 
 export const day = 86_400_000;

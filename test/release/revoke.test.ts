@@ -14,7 +14,7 @@ test('writes signed revocations with sequence 1 and a 30-day expiry', async () =
   const tmp = tempDir();
   try {
     const tree = join(tmp.path, 'tree');
-    const key = await makeKey(join(tmp.path, 'keys'), 'a');
+    const key = await makeKey(join(tmp.path, 'keys'), 'a', now);
     const written = await revokeReleases({ tree, app: 'demo', versions: ['1.1.0'], signingKeys: [key.signing], now });
     assert.is(written.file, join(tree, 'revocations.json'));
     const trust = { keys: [key.trusted], threshold: 1, revokedKeys: [], now };
@@ -32,8 +32,8 @@ test('merges with the existing list (a union) and moves the sequence on', async 
   const tmp = tempDir();
   try {
     const tree = join(tmp.path, 'tree');
-    const a = await makeKey(join(tmp.path, 'keys'), 'a');
-    const old = await makeKey(join(tmp.path, 'keys'), 'old');
+    const a = await makeKey(join(tmp.path, 'keys'), 'a', now);
+    const old = await makeKey(join(tmp.path, 'keys'), 'old', now);
     await revokeReleases({ tree, app: 'demo', versions: ['1.1.0', '1.0.0'], signingKeys: [a.signing], now });
     // A fingerprint as gpg prints it: upper case, in groups.
     const spaced = old.fingerprint.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
@@ -56,7 +56,7 @@ test('refuses to sign with a key it revokes (hosts would ignore that signature)'
   const tmp = tempDir();
   try {
     const tree = join(tmp.path, 'tree');
-    const a = await makeKey(join(tmp.path, 'keys'), 'a');
+    const a = await makeKey(join(tmp.path, 'keys'), 'a', now);
     await rejectsWithCode(revokeReleases({ tree, app: 'demo', keys: [a.fingerprint], signingKeys: [a.signing], now }), 'revoked');
     assert.not.ok(existsSync(join(tree, 'revocations.json')));
   } finally {
@@ -68,15 +68,15 @@ test('refuses a short fingerprint, a bad version and another app\'s list', async
   const tmp = tempDir();
   try {
     const tree = join(tmp.path, 'tree');
-    const a = await makeKey(join(tmp.path, 'keys'), 'a');
-    await rejectsWithCode(revokeReleases({ tree, app: 'demo', keys: ['ABCD1234'], signingKeys: [a.signing] }), 'usage');
-    await rejectsWithCode(revokeReleases({ tree, app: 'demo', versions: ['latest'], signingKeys: [a.signing] }), 'usage');
+    const a = await makeKey(join(tmp.path, 'keys'), 'a', now);
+    await rejectsWithCode(revokeReleases({ tree, app: 'demo', keys: ['ABCD1234'], signingKeys: [a.signing], now }), 'usage');
+    await rejectsWithCode(revokeReleases({ tree, app: 'demo', versions: ['latest'], signingKeys: [a.signing], now }), 'usage');
     await revokeReleases({ tree, app: 'demo', versions: ['1.0.0'], signingKeys: [a.signing], now });
     const before = readFileSync(join(tree, 'revocations.json'));
-    await rejectsWithCode(revokeReleases({ tree, app: 'other', versions: ['1.0.0'], signingKeys: [a.signing] }), 'wrong-app');
+    await rejectsWithCode(revokeReleases({ tree, app: 'other', versions: ['1.0.0'], signingKeys: [a.signing], now }), 'wrong-app');
     assert.equal(readFileSync(join(tree, 'revocations.json')), before);
     writeFileSync(join(tree, 'revocations.json'), '{"schema": 2}');
-    await rejectsWithCode(revokeReleases({ tree, app: 'demo', versions: ['1.0.0'], signingKeys: [a.signing] }), 'schema');
+    await rejectsWithCode(revokeReleases({ tree, app: 'demo', versions: ['1.0.0'], signingKeys: [a.signing], now }), 'schema');
   } finally {
     tmp.cleanup();
   }

@@ -18,9 +18,9 @@ const published = new Date('2026-11-23T10:00:00Z');
 /** A tree with stable -> 1.0.0 (sequence 1) published to mirror a and b, then stable -> 1.1.0 (sequence 2) to a only. */
 async function twoMirrors(work: string): Promise<{ a: string; b: string; key: TestKey; tree: string }> {
   const tree = join(work, 'tree');
-  const key = await makeKey(join(work, 'keys'), 'release');
-  await makeSignedRelease(tree, work, '1.0.0', key);
-  await makeSignedRelease(tree, work, '1.1.0', key);
+  const key = await makeKey(join(work, 'keys'), 'release', published);
+  await makeSignedRelease(tree, work, '1.0.0', key, published);
+  await makeSignedRelease(tree, work, '1.1.0', key, published);
   await promoteChannel({ tree, app: 'demo', channel: 'stable', version: '1.0.0', signingKeys: [key.signing], now: published });
   await promoteChannel({ tree, app: 'demo', channel: 'beta', version: '1.1.0', signingKeys: [key.signing], now: published });
   const [a, b] = [join(work, 'mirror-a'), join(work, 'mirror-b')];
@@ -135,7 +135,7 @@ test('an expired pointer, a key that is not trusted and a missing channel', asyn
     assert.is(formatExpiresIn(-3 * day - 5), 'expired 3d ago');
     assert.is(formatExpiresIn(90_000), '90s');
     assert.is(expired.exitCode, 3);
-    const stranger = await makeKey(join(tmp.path, 'other-keys'), 'stranger');
+    const stranger = await makeKey(join(tmp.path, 'other-keys'), 'stranger', published);
     const untrusted = await mirrorStatus({ mirrors: [a], keyFiles: [stranger.publicPath], channels: ['stable'], now: published });
     assert.equal([untrusted.rows[0]!.valid, untrusted.rows[0]!.problem!.code, untrusted.exitCode], [false, 'signature', 3]);
     const missing = await mirrorStatus({ mirrors: [a, b], keyFiles: [key.publicPath], channels: ['gamma'], now: published });
@@ -165,7 +165,7 @@ test('a pointer copied to another channel name is refused as the wrong channel',
 test('needs --channel when no file mirror lists channels', async () => {
   const tmp = tempDir();
   try {
-    const key = await makeKey(join(tmp.path, 'keys'), 'k');
+    const key = await makeKey(join(tmp.path, 'keys'), 'k', published);
     const err = await rejectsWithCode(mirrorStatus({ mirrors: ['http://127.0.0.1:9/'], keyFiles: [key.publicPath] }), 'usage');
     assert.match(err.message, /--channel/);
     await rejectsWithCode(mirrorStatus({ mirrors: ['ftp://x/'], keyFiles: [key.publicPath], channels: ['stable'] }), 'config');
