@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install tide on a host from a checkout, offline and idempotently:
-#   <prefix>/lib/tide            the built package with its production dependencies
+#   <prefix>/lib/tide            the built package with its production dependencies and docs/
 #   <prefix>/bin/tide            a wrapper that runs it with this host's node
 #   /etc/systemd/system/         tide-update.service, tide-update.timer, tide-verify.service
 #                                and drop-ins derived from the config (ReadWritePaths, app ordering)
@@ -124,7 +124,9 @@ install_package() {
   # Top-level packages only: a nested node_modules comes along with its parent.
   echo "$deps" | sed -n "s|^$checkout/||p" | grep -E '^node_modules/(@[^/]+/)?[^/@][^/]*$' >"$work/parts"
   printf '%s\n' package.json dist/src systemd >>"$work/parts"
+  # The manual, where the units' Documentation= lines point.
   [ ! -f "$checkout/README.md" ] || echo README.md >>"$work/parts"
+  [ ! -d "$checkout/docs" ] || echo docs >>"$work/parts"
   tar -cf "$work/package.tar" -C "$checkout" -T "$work/parts"
   tar -xf "$work/package.tar" -C "$stage"
   chmod -R u+rwX,go+rX,go-w "$stage"

@@ -1,7 +1,7 @@
 // One error class with a stable code per failure class; one place maps it to
 // the spec's exit codes and to the one line an operator reads.
 
-// SPEC Exit codes.
+// SPEC commands.md#exit-codes: the exit codes.
 export const ExitCode = {
   ok: 0,
   internal: 1,

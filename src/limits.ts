@@ -5,15 +5,15 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
 export const limits = {
-  // SPEC Release manifest: documents larger than 1 MiB are refused without reading further.
+  // SPEC formats.md#size-caps: documents larger than 1 MiB are refused without reading further.
   maxDocumentBytes: 1 * MiB,
-  // SPEC Release manifest: signatures larger than 64 KiB are refused.
+  // SPEC formats.md#size-caps: signatures larger than 64 KiB are refused.
   maxSignatureBytes: 64 * KiB,
   // Signatures: a host whose clock runs this far behind the signer's still accepts a fresh signature.
   signatureClockSkewMs: 15 * 60_000,
-  // SPEC Bundle: more than 100 000 entries is refused.
+  // SPEC formats.md#counts-and-sizes: more than 100 000 entries is refused.
   maxBundleEntries: 100_000,
-  // SPEC Config: max_unpacked default.
+  // SPEC config.md#top-level-keys: max_unpacked default.
   defaultMaxUnpacked: 1 * GiB,
   // Longest entry path we accept; node-tar had CVEs around very long/deep paths.
   maxEntryPathBytes: 4096,
@@ -39,9 +39,9 @@ export const limits = {
   minRateGraceMs: 10_000,
   // Mirror requests: redirects followed before the mirror counts as unreachable (http(s) only).
   maxRedirects: 3,
-  // SPEC [health]: one probe attempt may take at most this long (and never longer than the interval).
+  // SPEC config.md#health: one probe attempt may take at most this long (and never longer than the interval).
   probeAttemptTimeoutMs: 5_000,
-  // SPEC [health] http `body`: only this much of a probe's answer is searched for the substring.
+  // SPEC config.md#healthprobe: http `body`: only this much of a probe's answer is searched for the substring.
   probeBodyBytes: 64 * KiB,
   // Fail fast: this many refused attempts in a row, after the probe answered once, mean the service died.
   probeRefusedRounds: 3,
@@ -49,9 +49,9 @@ export const limits = {
   processOutputBytes: 64 * KiB,
   // Processes: after a timeout, SIGTERM, then SIGKILL when the command is still alive this much later.
   processKillGraceMs: 2_000,
-  // SPEC [service]: the restart command must return within this.
+  // SPEC config.md#service: the restart command must return within this.
   serviceRestartTimeoutMs: 120_000,
-  // SPEC Bundle: a hook (pre-swap, post-commit) that runs longer than this has failed.
+  // SPEC formats.md#hooks: a hook (pre-swap, post-commit) that runs longer than this has failed.
   hookTimeoutMs: 300_000,
   // `tide release build --image`: one `podman save` of an image must finish within this.
   imageSaveTimeoutMs: 600_000,

@@ -83,7 +83,7 @@ function writeWhole(path: string, bytes: Buffer, mode: number): void {
   chmodSync(path, mode);
 }
 
-/** Write the tree: dirs 0755, files 0644 (one in fifty 0755), as SPEC Bundle asks. */
+/** SPEC formats.md#modes-and-owners: write the tree: dirs 0755, files 0644 (one in fifty 0755). */
 export function writeBenchTree(dir: string, spec: TreeSpec, seed = 1): BuiltTree {
   const random = prng(seed);
   const corpus = textCorpus(8 * 1024 * 1024, random);

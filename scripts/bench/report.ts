@@ -69,7 +69,7 @@ export function textTable(figures: Figure[]): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-/** The same table in Markdown, for the README. */
+/** The same table in Markdown, for docs/benchmarks.md. */
 export function markdownTable(figures: Figure[]): string {
   const escape = (text: string): string => text.replace(/\|/g, '\\|');
   const rows = tableRows(figures).map((row) => `| ${row.map(escape).join(' | ')} |`);

@@ -1,5 +1,5 @@
 // Pure checks on one name inside a bundle: an entry's path and a symlink's target.
-// SPEC Bundle: absolute paths, `..` components and names with control characters
+// SPEC formats.md#paths-and-names: absolute paths, `..` components and names with control characters
 // are refused. The extra rules (backslash, drive letters, bytes that are not UTF-8,
 // depth, length) close node-tar's past path CVEs (2021-37701/37712/37713, 2024-28863).
 import { TideError } from '../errors.js';
@@ -65,7 +65,7 @@ export function entryPathComponents(path: string): string[] {
 }
 
 /**
- * SPEC Bundle: symlinks whose target leaves the bundle are refused.
+ * SPEC formats.md#symlinks: symlinks whose target leaves the bundle are refused.
  * A target may climb with leading `..` no higher than the bundle's root and then
  * only descend. A `..` after a name is refused: that name may itself be a symlink
  * (`d/l -> ..`, then `x -> d/l/..`), and the kernel resolves `..` after following it.

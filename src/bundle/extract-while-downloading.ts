@@ -19,7 +19,7 @@ export interface DownloadingBundle {
   partPath: string;
   /** The verified artifact, once the download renamed the part. */
   finalPath: string;
-  /** SPEC Release manifest: the signed size. */
+  /** SPEC formats.md#artifact-paths: the signed size. */
   size: number;
 }
 

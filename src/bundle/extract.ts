@@ -1,9 +1,9 @@
-// Stages a bundle: unpacks a hash-verified .tar.gz into a fresh staging directory,
-// refusing it whole at the first entry that breaks a rule (SPEC Bundle). We write
-// every entry ourselves (staging-writer.ts), after the policy accepted its header:
-// directories 0755, files created exclusively without following links and with
-// their exact mode, symlinks as they are. On any failure the staging directory is
-// removed entirely, once nothing is writing into it any more.
+// SPEC formats.md#bundle-rules: stages a bundle: unpacks a hash-verified .tar.gz
+// into a fresh staging directory, refusing it whole at the first entry that breaks a
+// rule. We write every entry ourselves (staging-writer.ts), after the policy
+// accepted its header: directories 0755, files created exclusively without following
+// links and with their exact mode, symlinks as they are. On any failure the staging
+// directory is removed entirely, once nothing is writing into it any more.
 import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TideError } from '../errors.js';
@@ -19,11 +19,11 @@ import { StagingWriter } from './staging-writer.js';
 export type ExtractBundleOptions = ArchiveInput & {
   /** Must not exist; created 0755 here, removed again on any failure. */
   stagingDir: string;
-  /** SPEC Config: max_unpacked. */
+  /** SPEC config.md#top-level-keys: max_unpacked. */
   maxUnpacked: number;
-  /** SPEC Bundle: 100 000 by default; injectable for tests. */
+  /** SPEC formats.md#counts-and-sizes: 100 000 by default; injectable for tests. */
   maxEntries?: number;
-  /** SPEC Bundle: installed files belong to root, or to the configured owner. */
+  /** SPEC formats.md#modes-and-owners: installed files belong to root, or to the configured owner. */
   owner?: { uid: number; gid: number };
   signal?: AbortSignal;
 };
@@ -48,7 +48,7 @@ function asExtractError(err: unknown): TideError {
 }
 
 /**
- * SPEC Bundle: unpack `archivePath` into `stagingDir`, or refuse it and leave no
+ * SPEC formats.md#bundle-rules: unpack `archivePath` into `stagingDir`, or refuse it and leave no
  * `stagingDir` behind. Errors name the entry; callers add the mirror and file
  * with `err.at({ mirror, file })`.
  */

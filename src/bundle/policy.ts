@@ -1,4 +1,4 @@
-// SPEC Bundle: every rule a bundle's entries must follow, checked one header at a
+// SPEC formats.md#bundle-rules: every rule a bundle's entries must follow, checked one header at a
 // time before anything of that entry touches disk. Pure: no I/O, only the running
 // state of one bundle (paths seen, symlinks, entry count, unpacked bytes).
 // The extractor (host) and the builder (publisher) share it, so a bundle that
@@ -28,9 +28,9 @@ export interface CheckedEntry {
 }
 
 export interface BundlePolicyOptions {
-  /** SPEC Config: max_unpacked, the cap on the files' bytes together. */
+  /** SPEC config.md#top-level-keys: max_unpacked, the cap on the files' bytes together. */
   maxUnpacked: number;
-  /** SPEC Bundle: more entries than this are refused (injectable for tests). */
+  /** SPEC formats.md#counts-and-sizes: more entries than this are refused (injectable for tests). */
   maxEntries?: number;
 }
 
@@ -56,7 +56,7 @@ const refusedTypes: Record<string, string> = {
   FIFO: 'a fifo',
 };
 
-// SPEC Bundle: only files, directories and symlinks; hard links, devices, fifos
+// SPEC formats.md#entry-types: only files, directories and symlinks; hard links, devices, fifos
 // (sockets have no tar type) and anything else node-tar would skip are refused.
 function kindOf(header: BundleEntryHeader): EntryKind {
   const kind = kindByType[header.type];
@@ -67,7 +67,7 @@ function kindOf(header: BundleEntryHeader): EntryKind {
 
 const octal = (mode: number): string => '0' + mode.toString(8).padStart(3, '0');
 
-// SPEC Bundle: no setuid, setgid, sticky or world-writable entries; directories
+// SPEC formats.md#modes-and-owners: no setuid, setgid, sticky or world-writable entries; directories
 // 0755, files 0644 or 0755. Symlink modes mean nothing on Linux and are ignored.
 function checkMode(kind: EntryKind, mode: number | undefined, path: string): number {
   if (kind === 'symlink') return 0o777;
@@ -95,7 +95,7 @@ type TreeNode = 'file' | 'directory' | 'symlink' | 'implied-directory';
 class BundleTree {
   private readonly nodes = new Map<string, TreeNode>();
 
-  /** SPEC Bundle: the same path twice is refused; nothing is written through a symlink or a file. */
+  /** SPEC formats.md#paths-and-names: the same path twice is refused; nothing is written through a symlink or a file. */
   place(parts: string[], kind: EntryKind, path: string): void {
     const key = parts.length === 0 ? '.' : foldedKey(parts);
     const existing = this.nodes.get(key);
@@ -142,7 +142,7 @@ export function createBundlePolicy(options: BundlePolicyOptions): BundlePolicy {
     const size = kind === 'file' ? header.size ?? 0 : 0;
     tree.place(parts, kind, header.path);
     unpackedBytes += size;
-    // SPEC Bundle: more than max_unpacked is refused, at the header that passes it.
+    // SPEC formats.md#counts-and-sizes: more than max_unpacked is refused, at the header that passes it.
     if (unpackedBytes > options.maxUnpacked) {
       throw new TideError('size', `expected at most ${options.maxUnpacked} unpacked bytes, found ${unpackedBytes} by this entry`, { entry: header.path });
     }

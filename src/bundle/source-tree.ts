@@ -1,8 +1,8 @@
-// The publisher's side of SPEC Bundle: walks a release tree and plans its entries
-// in bytewise path order with normalised modes, refusing what a host would refuse
-// (devices, fifos, sockets, setuid/setgid/sticky, symlinks leaving the tree, names
-// that are not UTF-8 or have control characters) before a byte of the bundle is
-// written. Hard-linked files are simply stored twice, as regular files.
+// SPEC formats.md#bundle-rules: the publisher's side; walks a release tree and plans
+// its entries in bytewise path order with normalised modes, refusing what a host
+// would refuse (devices, fifos, sockets, setuid/setgid/sticky, symlinks leaving the
+// tree, names that are not UTF-8 or have control characters) before a byte of the
+// bundle is written. Hard-linked files are simply stored twice, as regular files.
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../errors.js';
@@ -49,7 +49,7 @@ function walk(dir: string, relative: string, depth: number, found: FoundEntry[])
 
 const typeNames: Record<EntryKind, string> = { file: 'File', directory: 'Directory', symlink: 'SymbolicLink' };
 
-// SPEC Bundle: only files, directories and symlinks, none setuid, setgid or sticky.
+// SPEC formats.md#entry-types: only files, directories and symlinks, none setuid, setgid or sticky.
 function kindOf(entry: FoundEntry): EntryKind {
   const { stats, source } = entry;
   const special = [[0o4000, 'setuid'], [0o2000, 'setgid'], [0o1000, 'sticky']] as const;

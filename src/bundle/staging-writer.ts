@@ -208,7 +208,7 @@ export class StagingWriter implements EntrySink {
     this.inFlight.add(done);
   }
 
-  /** SPEC Bundle: explicit directories and the implicit parents of any entry are 0755. */
+  /** SPEC formats.md#modes-and-owners: explicit directories and the implicit parents of any entry are 0755. */
   private directory(path: string): Promise<void> {
     let made = this.directories.get(path);
     if (made === undefined) {

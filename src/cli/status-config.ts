@@ -18,7 +18,7 @@ export interface StatusConfig {
 type StatusKey = keyof StatusConfig;
 
 const statusKeys = new Set<string>(['app', 'channel', 'state_dir']);
-// SPEC Config: the same rules as src/config/schema.ts.
+// SPEC config.md#top-level-keys: the same rules as src/config/schema.ts.
 const name = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const keyLine = /^([A-Za-z0-9_-]+)\s*=\s*(.*)$/;
 const basicString = /^"((?:[^"\\]|\\.)*)"\s*(?:#.*)?$/;
@@ -57,7 +57,7 @@ export function peekStatusConfig(text: string): StatusConfig | undefined {
   return { app, channel, state_dir: stateDir };
 }
 
-/** SPEC Config: the config `tide status` reads, by the same path rules as every command. */
+/** SPEC config.md#where-the-config-is: the config `tide status` reads, by the same path rules as every command. */
 export async function loadStatusConfig(path: string): Promise<StatusConfig> {
   let text: string;
   try {

@@ -1,4 +1,4 @@
-// SPEC Config: the shape of tide.toml. Validated with zod; durations and sizes become numbers.
+// SPEC config.md#config-reference: the shape of tide.toml. Validated with zod; durations and sizes become numbers.
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 import { limits } from '../limits.js';

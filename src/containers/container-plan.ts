@@ -17,7 +17,7 @@ export function repositoryOf(ref: string): string {
 export const hasTag = (image: string): boolean => repositoryOf(image) !== image;
 
 /**
- * SPEC [[container]]: the tag comes from the release's image artifact of the
+ * SPEC config.md#container: the tag comes from the release's image artifact of the
  * container's `image` repository. `orTagged`: a container whose image names its own
  * tag and no artifact (never swapped) still runs that image, e.g. for recover.
  */
@@ -68,9 +68,9 @@ interface Seen {
 
 /** What to do with one container, given it (`current`), what waits aside, and the ref it should run. */
 export function choosePlacement(current: Seen | null, aside: Seen | null, ref: string | null, mode: Mode): Placement {
-  // SPEC tide recover: running containers that match their spec are adopted, never recreated.
+  // SPEC containers.md#recovering-tide-recover-and-tide-verify-at-boot: running containers that match their spec are adopted, never recreated.
   if (current?.running && (current.imageRef === ref || (ref === null && mode === 'reconcile'))) return 'adopt';
-  // SPEC [[container]]: only containers whose repository has an artifact in the release swap.
+  // SPEC containers.md#swap: only containers whose repository has an artifact in the release swap.
   if (ref === null && mode === 'forward') return 'leave';
   // Going back: the container kept aside is the one to return to (also when the target has no artifact for it).
   if (aside && mode !== 'reconcile' && (aside.imageRef === ref || (ref === null && mode === 'back'))) return 'restore-aside';

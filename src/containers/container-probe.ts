@@ -1,4 +1,4 @@
-// SPEC [[health.probe]] type `container`: the container exists, runs, has not
+// SPEC containers.md#the-container-probe: type `container`: the container exists, runs, has not
 // restarted while the health check watched it, and, when it (or its image) defines
 // a healthcheck, `podman healthcheck run` says healthy. An exited container that
 // podman will not restart is gone: the check fails fast instead of waiting it out.

@@ -1,4 +1,4 @@
-// SPEC [[container]]: containers swap with the release. At the swap, every container
+// SPEC containers.md#swap: containers swap with the release. At the swap, every container
 // whose image repository has an artifact in the release is recreated with the
 // release's tag; the old one is stopped and kept aside (NAME.tide-prev) so a rollback
 // only renames it back. Commit removes what was kept aside; recover and boot
@@ -15,7 +15,7 @@ import { pruneImages } from './prune-images.js';
 export interface ContainerSwapDeps extends ImageStageDeps {
   app: string;
   containers: readonly ContainerSpec[];
-  /** SPEC Config `keep`: old versions (and their images) kept beyond current and previous. */
+  /** SPEC config.md#top-level-keys: `keep`, old versions (and their images) kept beyond current and previous. */
   keep: number;
   /** True while a transaction rolls back: the version being left is removed, not kept aside. */
   rollingBack: () => boolean;
@@ -49,7 +49,7 @@ async function placeAll(deps: ContainerSwapDeps, version: string, mode: Mode): P
       deps.logger.log('error', { event: 'containers', message: `container ${spec.name} for ${version}: ${message}`, to: version });
     }
   }
-  // SPEC rollback runs to the end: the caller records this and decides between 5 and 6.
+  // SPEC design.md#rollback: the rollback runs to the end; the caller records this and decides between 5 and 6.
   if (failures.length > 0 && mode !== 'forward') {
     throw new TideError('operator-needed', `containers of ${version} could not be put in place: ${failures.join('; ')}`);
   }

@@ -1,4 +1,4 @@
-// SPEC Release manifest: `image` artifacts are podman oci-archives. Staging loads
+// SPEC formats.md#image-artifacts: `image` artifacts are podman oci-archives. Staging loads
 // them (after their sha256 was checked while downloading) before anything is
 // swapped; `tide recover` loads them again from the copy kept in the state dir,
 // after checking that copy against the kept manifest once more.

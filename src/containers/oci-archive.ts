@@ -68,7 +68,7 @@ export async function readOciArchive(file: string): Promise<OciArchiveImage> {
   const entries = await readSmallEntries(file);
   const index = parseJson(entries.get('index.json'), 'index.json');
   const manifests = (Array.isArray(index.manifests) ? index.manifests : []) as Descriptor[];
-  // SPEC Release manifest: one image artifact is one image; an index of several is not.
+  // SPEC formats.md#image-artifacts: one image artifact is one image; an index of several is not.
   if (manifests.length !== 1) throw notAnArchive(`index.json naming ${manifests.length} images instead of one`);
   const only = manifests[0]!;
   const refs = manifests.map((m) => m.annotations?.[refAnnotation]).filter((r): r is string => typeof r === 'string');

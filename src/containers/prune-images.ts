@@ -1,5 +1,6 @@
-// After a commit: images of versions no longer kept are removed. SPEC Host layout:
-// current, previous and `keep` more versions are kept, and so are their images;
+// After a commit: images of versions no longer kept are removed.
+// SPEC host-layout.md#kept-versions: current, previous and `keep` more versions
+// are kept, and so are their images;
 // only refs tide itself loaded (named in a kept manifest) are ever removed.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,4 +1,4 @@
-// SPEC Commands `tide recover`: recreate the current version's missing or stopped
+// SPEC commands.md#tide-recover: recreate the current version's missing or stopped
 // containers (as after a podman database loss), then probe the host again with the
 // configured probes. An unsettled update is settled first, so recovery never works
 // on a version that is about to be rolled back.

@@ -39,7 +39,7 @@ export async function daemonRun(context: DaemonRunContext, kind: RunKind, run: n
   try {
     machine = createMachineContext(config, logger, { interrupt: context.interrupt, ...context.machine });
     const ready = machine;
-    // SPEC Exit codes 7: like `tide update`, a run waits for no one; a held lock skips this run.
+    // SPEC commands.md#exit-codes: 7, like `tide update`, a run waits for no one; a held lock skips this run.
     const value = await withStateLock(config.state_dir, 'daemon', async () => {
       try {
         return await runBody(ready, kind, context.schedule.window);

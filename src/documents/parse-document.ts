@@ -22,7 +22,7 @@ function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string, whe
     throw new TideError('schema', `${what} is not valid JSON: ${(err as Error).message}`, where);
   }
   if (typeof json === 'object' && json !== null && 'schema' in json && (json as { schema: unknown }).schema !== 1) {
-    // SPEC Release manifest: an unknown schema is refused.
+    // SPEC formats.md#release-manifest: an unknown schema is refused.
     throw new TideError('schema', `${what} has schema ${JSON.stringify((json as { schema: unknown }).schema)}, this tide reads schema 1`, where);
   }
   const parsed = schema.safeParse(json);

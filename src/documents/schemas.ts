@@ -1,4 +1,4 @@
-// SPEC Channel pointer, Release manifest, Revocations: the signed documents.
+// SPEC formats.md#channel-pointer, formats.md#release-manifest, formats.md#revocations: the signed documents.
 // Unknown fields are ignored (zod strips them); an unknown schema is refused.
 import { z } from 'zod';
 import semver from 'semver';
@@ -8,7 +8,7 @@ const timestamp = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO
 const version = z.string().refine((v) => semver.valid(v) === v, 'a semantic version');
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
 
-/** SPEC Release manifest: relative to releases/<version>/, no `..`, no leading `/`. */
+/** SPEC formats.md#artifact-paths: relative to releases/<version>/, no `..`, no leading `/`. */
 export const releasePath = z
   .string()
   .min(1)

@@ -1,4 +1,4 @@
-// SPEC [[health.probe]] type = "http": GET the url; the status must be `expect` and,
+// SPEC config.md#healthprobe: type = "http": GET the url; the status must be `expect` and,
 // when `body` is set, the answer must contain it. node:http/https directly: got is
 // slow to import and its retries would hide what the service did.
 import { readFile } from 'node:fs/promises';

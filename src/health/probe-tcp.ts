@@ -1,4 +1,4 @@
-// SPEC [[health.probe]] type = "tcp": the port accepts a connection.
+// SPEC config.md#healthprobe: type = "tcp": the port accepts a connection.
 import { connect } from 'node:net';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';

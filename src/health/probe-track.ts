@@ -6,13 +6,13 @@ import { limits } from '../limits.js';
 import { describeProbe, type ProbeResult } from './probes.js';
 
 export interface HealthTiming {
-  /** SPEC [health] timeout: give up and roll back after this long (ms). */
+  /** SPEC config.md#health: timeout, give up and roll back after this long (ms). */
   timeout: number;
-  /** SPEC [health] start: every probe must have passed once by then (ms). */
+  /** SPEC config.md#health: start, every probe must have passed once by then (ms). */
   start: number;
-  /** SPEC [health] interval: time between rounds of attempts (ms). */
+  /** SPEC config.md#health: interval, time between rounds of attempts (ms). */
   interval: number;
-  /** SPEC [health] stable: every probe must pass continuously this long (ms). */
+  /** SPEC config.md#health: stable, every probe must pass continuously this long (ms). */
   stable: number;
 }
 

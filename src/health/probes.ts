@@ -1,4 +1,4 @@
-// SPEC [[health.probe]]: one attempt of each probe type. An attempt never throws: it
+// SPEC config.md#healthprobe: one attempt of each probe type. An attempt never throws: it
 // says whether the probe passed and, in one line, what it saw.
 import type { ProbeSpec } from '../config/schema.js';
 import { limits } from '../limits.js';

@@ -1,4 +1,4 @@
-// SPEC [health]: after the restart, is the new version healthy? Every probe must pass
+// SPEC config.md#health: after the restart, is the new version healthy? Every probe must pass
 // continuously for `stable`, every probe must have passed once by `start`, and we give
 // up at `timeout`. A target that is gone for good fails fast instead of waiting it out.
 import { setTimeout as delay } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-// SPEC Bundle: an optional executable hooks/pre-swap and hooks/post-commit run
+// SPEC formats.md#hooks: an optional executable hooks/pre-swap and hooks/post-commit run
 // with TIDE_APP, TIDE_FROM, TIDE_TO set.
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';

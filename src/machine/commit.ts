@@ -32,7 +32,7 @@ export async function commitTransaction(ctx: MachineContext, marker: PendingMark
   return { result: 'committed', from: marker.from, to: marker.to, reason, durationMs };
 }
 
-/** SPEC Host layout: keep current, previous, and `keep` more (the most recently installed). */
+/** SPEC host-layout.md#kept-versions: keep current, previous, and `keep` more (the most recently installed). */
 export function pruneVersions(ctx: MachineContext): string[] {
   const keepAlways = new Set([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].filter((v): v is string => v !== null));
   const others = installedVersions(ctx).filter((v) => !keepAlways.has(v));

@@ -57,7 +57,7 @@ async function runPhase(ctx: MachineContext, marker: PendingMarker): Promise<Ste
   }
 }
 
-/** SPEC Host layout: flip previous, then current (one rename each), then the links. Idempotent. */
+/** SPEC host-layout.md#current-and-previous: flip previous, then current (one rename each), then the links. Idempotent. */
 async function swapToNew(ctx: MachineContext, marker: PendingMarker): Promise<void> {
   ctx.logger.log('info', { event: 'swap', message: `switching ${marker.from ?? '(nothing)'} → ${marker.to}`, from: marker.from, to: marker.to, phase: 'swapping' });
   if (marker.from !== null) pointVersionLink(ctx.layout, ctx.layout.previous, marker.from);

@@ -22,7 +22,7 @@ export interface UpdateRequest {
   channel: string;
   /** `--version V`: that release instead of the channel's. */
   version?: string;
-  /** SPEC Commands: ignores the rollout bucket and the bad-version list, never a signature. */
+  /** SPEC commands.md#tide-update: --force ignores the rollout bucket and the bad-version list, never a signature. */
   force: boolean;
 }
 
@@ -61,7 +61,7 @@ export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest
   }).finally(() => updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); }));
   let found = await find(false);
   let decision = decide(ctx, request, state.bad, found);
-  // SPEC Revocations: a host never installs a revoked version. A cheap check may have
+  // SPEC formats.md#revocations: a host never installs a revoked version. A cheap check may have
   // skipped revocations.json; nothing is installed without asking for it in this run.
   if (beforeInstall && decision.action === 'install' && !found.revocationsFresh) {
     found = await find(true);
@@ -80,7 +80,7 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
     inRollout: inRollout(ctx.machineId, ctx.config.app, target, found.pointer?.rollout?.percent),
     force: request.force,
   }, {
-    // SPEC Exit codes: a refusal says where; the mirrors that served the winning pointer come first.
+    // SPEC commands.md#errors-the-one-line: a refusal says where; the mirrors that served the winning pointer come first.
     mirror: found.pointer ? found.mirrors[0] : undefined,
     file: found.pointer ? `channels/${request.channel}.json` : `releases/${target}/manifest.json`,
   });

@@ -29,7 +29,7 @@ export function bundleOf(manifest: ReleaseManifest): BundleArtifact {
   return manifest.artifacts.find((a): a is BundleArtifact => a.type === 'bundle')!;
 }
 
-/** SPEC Host layout: leftovers of an interrupted staging are garbage; remove them first. */
+/** SPEC host-layout.md#staging: leftovers of an interrupted staging are garbage; remove them first. */
 export function clearStaging(ctx: MachineContext): void {
   rmSync(ctx.layout.staging, { recursive: true, force: true });
 }
@@ -46,7 +46,7 @@ const bundleFile = (manifest: ReleaseManifest): string => `releases/${manifest.v
 const inBundle = (err: unknown, manifest: ReleaseManifest): unknown => (isTideError(err) ? err.at({ file: bundleFile(manifest) }) : err);
 
 /**
- * The bundle is extracted while it downloads, in one pass (README: Benchmarks).
+ * The bundle is extracted while it downloads, in one pass (docs/benchmarks.md).
  * Returns the staged tree, or undefined when it is not proven to be the signed
  * bundle's: then the verified file is extracted again.
  */
@@ -95,7 +95,7 @@ async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest,
   return stagingDir;
 }
 
-/** The [[link]] targets must be in the tree (SPEC Host layout); a refusal removes it. */
+/** SPEC host-layout.md#links: the [[link]] targets must be in the tree; a refusal removes it. */
 function acceptStaged(ctx: MachineContext, manifest: ReleaseManifest, stagingDir: string, totals: BundleTotals): string {
   try {
     ctx.logger.log('info', { event: 'stage', message: `extracted ${totals.entries} entries (${totals.unpackedBytes} bytes) of ${manifest.version}`, to: manifest.version });

@@ -35,7 +35,7 @@ export function createMachineContext(config: Config, logger: Logger, extra: Part
 }
 
 /**
- * SPEC [podman], [[container]]: image artifacts are loaded whenever a release carries
+ * SPEC config.md#podman, config.md#container: image artifacts are loaded whenever a release carries
  * them; containers swap when the config names some. podman runs only when there is
  * something to do, so a host whose releases carry no images never needs it.
  */

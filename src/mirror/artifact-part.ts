@@ -107,7 +107,7 @@ export class ArtifactPart {
   }
 
   /**
-   * SPEC Release manifest: never more bytes than the signed size; the chunk that would
+   * SPEC formats.md#size-caps: never more bytes than the signed size; the chunk that would
    * pass it is not taken. The chunk is copied: it is garbage once this returns.
    */
   async append(chunk: Buffer): Promise<void> {

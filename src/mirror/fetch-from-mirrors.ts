@@ -1,6 +1,7 @@
 // How the pipeline uses several untrusted mirrors. Documents: ask every mirror at
-// once and let verification pick (SPEC Channel pointer: all mirrors are asked; the
-// valid pointer with the highest sequence wins). Artifacts: one mirror after the
+// once and let verification pick.
+// SPEC formats.md#which-pointer-wins: all mirrors are asked; the valid pointer with the
+// highest sequence wins. Artifacts: one mirror after the
 // other until one delivers the signed bytes.
 import { ExitCode, TideError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';

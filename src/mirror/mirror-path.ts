@@ -10,7 +10,7 @@ const forbiddenCharacters = /[\u0000-\u001f\u007f\\]/;
 
 /**
  * The path's segments, or a refusal.
- * SPEC Release manifest: `path` is relative, with no `..` and no leading `/`.
+ * SPEC formats.md#artifact-paths: `path` is relative, with no `..` and no leading `/`.
  */
 export function mirrorPathSegments(mirror: string, path: string): string[] {
   const where: ErrorPlace = { mirror, file: path };

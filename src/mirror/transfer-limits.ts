@@ -78,7 +78,7 @@ export function guardTransfer(limits: GuardLimits, where: ErrorPlace, trip: (err
   };
 }
 
-/** SPEC Release manifest: refuse without reading further once the document passes its cap. */
+/** SPEC formats.md#size-caps: refuse without reading further once the document passes its cap. */
 export async function readCappedDocument(chunks: AsyncIterable<Buffer>, maxBytes: number, where: ErrorPlace): Promise<Buffer> {
   const parts: Buffer[] = [];
   let total = 0;

@@ -7,7 +7,7 @@ export interface PointerExpectations {
   app: string;
   channel: string;
   now: Date;
-  /** SPEC Channel pointer: the highest sequence this host accepted for the channel. */
+  /** SPEC formats.md#sequence-and-expiry: the highest sequence this host accepted for the channel. */
   acceptedSequence: number | undefined;
 }
 
@@ -18,11 +18,11 @@ export function checkChannelPointer(pointer: ChannelPointer, expect: PointerExpe
   if (pointer.channel !== expect.channel) {
     throw new TideError('wrong-channel', `channel pointer is for channel ${JSON.stringify(pointer.channel)}, expected ${JSON.stringify(expect.channel)}`, where);
   }
-  // SPEC Channel pointer: a host refuses an expired pointer (freeze attack).
+  // SPEC formats.md#sequence-and-expiry: a host refuses an expired pointer (freeze attack).
   if (Date.parse(pointer.expires) <= expect.now.getTime()) {
     throw new TideError('expired', `channel pointer expired at ${pointer.expires}`, where);
   }
-  // SPEC Channel pointer: refuse a lower sequence (rollback/freeze by a mirror).
+  // SPEC formats.md#sequence-and-expiry: refuse a lower sequence (rollback/freeze by a mirror).
   if (expect.acceptedSequence !== undefined && pointer.sequence < expect.acceptedSequence) {
     throw new TideError('sequence', `channel pointer has sequence ${pointer.sequence}, this host already accepted ${expect.acceptedSequence}`, where);
   }

@@ -12,7 +12,7 @@ export interface UpdateFacts {
   /** Versions that failed their health check here. */
   badVersions: readonly string[];
   inRollout: boolean;
-  /** SPEC Commands: --force ignores the rollout bucket and the bad-version list, never a signature. */
+  /** SPEC commands.md#tide-update: --force ignores the rollout bucket and the bad-version list, never a signature. */
   force: boolean;
 }
 
@@ -23,14 +23,14 @@ export type UpdateDecision =
 export function decideUpdate(facts: UpdateFacts, where: ErrorPlace = {}): UpdateDecision {
   const { target, current } = facts;
   const revoked = new Set(facts.revokedVersions);
-  // SPEC Revocations: a host never installs a revoked version.
+  // SPEC formats.md#revocations: a host never installs a revoked version.
   if (revoked.has(target)) {
     throw new TideError('revoked', `version ${target} is revoked`, where);
   }
   if (current === target) {
     return { action: 'none', version: target, reason: `${target} is already current` };
   }
-  // SPEC Revocations: a recall is the one allowed downgrade.
+  // SPEC formats.md#revocations: a recall is the one allowed downgrade.
   if (current !== null && semver.valid(current) && semver.lt(target, current) && !revoked.has(current)) {
     throw new TideError('downgrade', `channel names ${target}, older than the current ${current}`, where);
   }

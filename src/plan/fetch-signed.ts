@@ -46,7 +46,7 @@ export async function fetchSignedIfChanged(
   const doc = await client.fetchDocument(mirror, path, maxBytes, validators);
   if (doc.notModified) {
     if (!cached || !validators) throw new TideError('unreachable', 'expected the document, the mirror answered 304 Not Modified to a plain request', { mirror, file: path });
-    // SPEC Channel pointer: "unchanged" is only the mirror's word; the caller verifies the cached bytes again (expiry included).
+    // SPEC formats.md#sequence-and-expiry: "unchanged" is only the mirror's word; the caller verifies the cached bytes again (expiry included).
     return { bytes: cached.bytes, asc: cached.asc, changed: false, validators: { ...validators, ...validatorsOf(doc) } };
   }
   // The very bytes verified before (a server without validators): the signature over them still applies.

@@ -73,7 +73,7 @@ async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['r
   let newest: Revocations | undefined;
   for (const answer of answers) {
     if ('error' in answer) {
-      // SPEC Mirror tree: revocations are optional; a missing file is normal.
+      // SPEC formats.md#mirror-tree: revocations are optional; a missing file is normal.
       if (answer.error.code !== 'not-found') input.logger.log('warn', { event: 'revocations', message: `ignored revocations: ${answer.error.message} (mirror ${answer.mirror})` });
       continue;
     }
@@ -128,7 +128,7 @@ async function verifyPointers(input: FindReleaseInput, trust: TrustContext, fetc
   const valid = answers.flatMap((a) => ('value' in a ? [a] : []));
   for (const a of answers) if ('error' in a) input.logger.log('warn', { event: 'check', message: `mirror ${a.mirror}: ${a.error.message}` });
   if (valid.length === 0) throw everyMirrorFailed(answers.flatMap((a) => ('error' in a ? [a.error] : [])), path);
-  // SPEC Channel pointer: the valid pointer with the highest sequence wins.
+  // SPEC formats.md#which-pointer-wins: the valid pointer with the highest sequence wins.
   const best = valid.reduce((a, b) => (b.value.sequence > a.value.sequence ? b : a));
   const winners = valid.filter((a) => a.value.sequence === best.value.sequence && a.value.version === best.value.version).map((a) => a.mirror);
   return { pointer: best.value, winners };

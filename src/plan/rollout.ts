@@ -1,4 +1,4 @@
-// SPEC Channel pointer: a host is in the rollout when
+// SPEC formats.md#rollout: a host is in the rollout when
 // int(sha256(machine_id + ":" + app + ":" + version)[0:8], 16) % 100 < percent.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ export function inRollout(machineId: string, app: string, version: string, perce
   return rolloutBucket(machineId, app, version) < (percent ?? 100);
 }
 
-/** SPEC: machine_id is /etc/machine-id unless the config sets it. */
+/** SPEC config.md#top-level-keys: machine_id is /etc/machine-id unless the config sets it. */
 export function readMachineId(configured: string | undefined, path = '/etc/machine-id'): string {
   if (configured) return configured;
   try {

@@ -1,7 +1,8 @@
 // `tide release build`: packs a release tree into a bundle that is the same bytes
 // every time for the same tree and SOURCE_DATE_EPOCH — entries sorted bytewise,
-// owner 0/0, one mtime, modes normalised, gzip without name or time. A tree that
-// breaks SPEC Bundle is refused before anything is written, and the finished
+// owner 0/0, one mtime, modes normalised, gzip without name or time.
+// SPEC formats.md#bundle-rules: a tree that breaks them is refused before
+// anything is written, and the finished
 // tarball is read back through the host's own reader and policy before it takes
 // its name: a bundle no host would accept never leaves the building.
 import { digestingTap } from '../store/file-digest.js';

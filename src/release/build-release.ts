@@ -1,7 +1,8 @@
 // `tide release build`: releases/<version>/ in the release tree — the bundle, the
 // images, and the manifest that names them. Built in a hidden staging directory
 // and renamed into place, so a failed build leaves nothing and a release, once
-// there, is complete. SPEC Words: a release is immutable.
+// there, is complete.
+// SPEC formats.md#words: a release is immutable.
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';

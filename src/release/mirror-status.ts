@@ -1,7 +1,8 @@
 // `tide release status`: what every mirror serves for each channel, checked as a
 // host would check it (signature, threshold, expiry, app and channel), and
-// whether the mirrors agree. SPEC Channel pointer: all mirrors are asked; the
-// valid pointer with the highest sequence wins — a mirror behind it is stale.
+// whether the mirrors agree.
+// SPEC formats.md#which-pointer-wins: all mirrors are asked; the valid pointer
+// with the highest sequence wins — a mirror behind it is stale.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 // `tide release promote`: point a channel at a built, signed release.
-// SPEC Channel pointer: the sequence strictly increases per channel and the
+// SPEC formats.md#sequence-and-expiry: the sequence strictly increases per channel and the
 // pointer expires, so the release engineer re-promotes before it does.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ export interface PromoteRequest {
   signingKeys: readonly SigningKey[];
   /** From now; default 30 days. */
   expiresInMs?: number;
-  /** SPEC Channel pointer `rollout.percent`; absent means 100. */
+  /** SPEC formats.md#rollout: `rollout.percent`; absent means 100. */
   rolloutPercent?: number;
   now?: Date;
 }
@@ -45,7 +45,7 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
   checkRollout(request.rolloutPercent);
   const revocations = readRevocations(request.tree, app);
   if (revocations?.versions.includes(version)) {
-    // SPEC Revocations: a host never installs a revoked version.
+    // SPEC formats.md#revocations: a host never installs a revoked version.
     throw new TideError('revoked', `release ${version} is revoked; hosts would never install it`, { file: inTree(request.tree, treePaths.revocations) });
   }
   refuseRevokedSigners(revocations?.keys ?? [], request.signingKeys);

@@ -8,7 +8,7 @@ import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../
 import { digestFile, inTree, readIfExists, treePaths, type FileDigest } from './release-tree.js';
 
 /**
- * SPEC Mirror tree, in the order a mirror receives it: a reader never sees a
+ * SPEC formats.md#mirror-tree: in the order a mirror receives it, a reader never sees a
  * pointer before its manifest and artifacts, nor a manifest before its artifacts.
  */
 export const publishStages = ['artifact', 'manifest', 'revocations', 'pointer'] as const;
@@ -121,7 +121,7 @@ function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
   const where = { mirror, file: file.path };
   if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
   if (file.stage === 'artifact' || file.stage === 'manifest') {
-    // SPEC Words: a release is immutable; other bytes under the same version mean two different builds.
+    // SPEC formats.md#words: a release is immutable; other bytes under the same version mean two different builds.
     throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);
   }
   const parse = file.stage === 'pointer' ? parseChannelPointer : parseRevocations;
@@ -133,7 +133,7 @@ function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
   }
   const ours = parse(readIfExists(file.source)!, { file: file.source }).sequence;
   if (mirrorSequence >= ours) {
-    // SPEC Channel pointer: the sequence strictly increases; never move a mirror backwards or sideways.
+    // SPEC formats.md#sequence-and-expiry: the sequence strictly increases; never move a mirror backwards or sideways.
     throw new TideError('sequence', `the mirror has sequence ${mirrorSequence} for ${file.path}, the tree has ${ours}: promote again to publish a newer one`, where);
   }
 }

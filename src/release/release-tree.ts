@@ -1,5 +1,5 @@
-// The release tree: a local directory laid out exactly like the mirror tree
-// (SPEC Mirror tree), where the release engineer builds, signs and promotes
+// SPEC formats.md#mirror-tree: the release tree is a local directory laid out exactly
+// like the mirror tree, where the release engineer builds, signs and promotes
 // before `tide release publish` copies it to the mirrors.
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -14,7 +14,7 @@ export const defaultExpiresInMs = 30 * 86_400_000;
 /** The tree `--tree` defaults to: ./release-tree in the current directory. */
 export const defaultReleaseTree = 'release-tree';
 
-// SPEC Mirror tree: the paths every mirror serves, relative to its base.
+// SPEC formats.md#mirror-tree: the paths every mirror serves, relative to its base.
 export const treePaths = {
   channel: (channel: string) => `channels/${channel}.json`,
   releaseDir: (version: string) => `releases/${version}`,
@@ -33,7 +33,7 @@ export function checkName(what: 'app' | 'channel', name: string): string {
   return name;
 }
 
-/** SPEC Channel pointer / Release manifest: versions are semantic versions, written canonically. */
+/** SPEC formats.md#words: versions are semantic versions, written canonically. */
 export function checkVersion(version: string): string {
   if (semver.valid(version) !== version) {
     throw new TideError('usage', `version must be a semantic version like 1.2.0 or 1.2.0-alpha.3, got ${JSON.stringify(version)}`);

@@ -1,5 +1,5 @@
 // `tide release revoke`: add versions and keys to revocations.json and sign it.
-// SPEC Revocations: a host never installs a revoked version and ignores
+// SPEC formats.md#revocations: a host never installs a revoked version and ignores
 // signatures by revoked keys. The list only grows: a revocation is never undone here.
 import { mkdirSync } from 'node:fs';
 import { TideError } from '../errors.js';

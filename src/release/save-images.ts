@@ -1,5 +1,5 @@
 // `tide release build --image REF`: a podman image saved as an oci-archive artifact.
-// SPEC Release manifest: image artifacts are podman `oci-archive` files.
+// SPEC formats.md#image-artifacts: image artifacts are podman `oci-archive` files.
 import { TideError } from '../errors.js';
 import { limits } from '../limits.js';
 import { runProcess } from '../system/process-runner.js';
@@ -17,7 +17,7 @@ export function planImages(refs: readonly string[]): ImageToSave[] {
   for (const ref of refs) {
     const lastPart = ref.slice(ref.lastIndexOf('/') + 1);
     const colon = lastPart.lastIndexOf(':');
-    // SPEC Config [[container]]: the tag comes from the release's image artifact, so it must have one.
+    // SPEC config.md#container: the tag comes from the release's image artifact, so it must have one.
     if (colon <= 0 || ref.includes('@') || !/^[a-z0-9][a-z0-9._-]*$/.test(lastPart.slice(0, colon))) {
       throw new TideError('image-ref', `--image needs a lower-case reference with a tag, like localhost/demo-web:1.2.0, got ${JSON.stringify(ref)}`);
     }

@@ -1,5 +1,5 @@
 // `tide release sign`: detached, ASCII-armored signatures over the exact bytes.
-// SPEC Mirror tree: a .asc may hold several signatures (one per key) for threshold
+// SPEC formats.md#mirror-tree: a .asc may hold several signatures (one per key) for threshold
 // signing, so every --key signs into the same armored block.
 import { readFileSync } from 'node:fs';
 import { createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';

@@ -48,7 +48,7 @@ export function summarizeValue(command: string, value: unknown, durationMs: numb
   }
   if (isCheck(value)) {
     const available = value.decision.action === 'install';
-    // SPEC Exit codes: 100 = `tide check` only: an update is available.
+    // SPEC commands.md#exit-codes: 100 = `tide check` only: an update is available.
     return {
       command, result: available ? 'update-available' : 'no-update', from: value.current, to: value.decision.version,
       reason: value.decision.reason, exitCode: available ? 100 : 0, durationMs, transaction: false,

@@ -29,7 +29,7 @@ export interface ConditionalCache {
 
 export interface HostState {
   schema: 1;
-  /** SPEC Channel pointer: the highest sequence accepted per channel. */
+  /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted per channel. */
   sequences: Record<string, number>;
   /** The last accepted revocations (union of all accepted lists). */
   revocations: { sequence: number | null; versions: string[]; keys: string[] };

@@ -1,4 +1,4 @@
-// SPEC `tide status --json`: what an operator (or a fleet dashboard) asks first.
+// SPEC commands.md#status-json: what an operator (or a fleet dashboard) asks first.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/load-config.js';
 import { layoutFor } from './layout.js';

@@ -1,4 +1,4 @@
-// SPEC Host layout: every path tide writes under <state_dir>.
+// SPEC host-layout.md#the-state-directory: every path tide writes under <state_dir>.
 import { join } from 'node:path';
 
 export interface Layout {

@@ -1,4 +1,4 @@
-// SPEC Host layout: `current` and `previous` are symlinks into versions/; flipping
+// SPEC host-layout.md#current-and-previous: `current` and `previous` are symlinks into versions/; flipping
 // `current` (new symlink renamed over the old, directory fsynced) swaps the whole app.
 import { lstatSync, readlinkSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
@@ -28,7 +28,7 @@ export function pointVersionLink(layout: Layout, link: string, version: string |
   replaceSymlinkAtomic(link, join('versions', version));
 }
 
-/** SPEC Host layout: every [[link]] path is a symlink to <state_dir>/current/<target>. */
+/** SPEC host-layout.md#links: every [[link]] path is a symlink to <state_dir>/current/<target>. */
 export function ensureAppLinks(layout: Layout, links: readonly LinkSpec[]): void {
   for (const link of links) {
     const wanted = join(layout.current, link.target);
@@ -42,7 +42,7 @@ export function ensureAppLinks(layout: Layout, links: readonly LinkSpec[]): void
   }
 }
 
-/** SPEC Host layout: a bundle lacking a [[link]] target is refused before anything is swapped. */
+/** SPEC host-layout.md#links: a bundle lacking a [[link]] target is refused before anything is swapped. */
 export function checkLinkTargets(versionDir: string, links: readonly LinkSpec[], version: string): void {
   for (const link of links) {
     const path = join(versionDir, link.target);

@@ -1,4 +1,4 @@
-// SPEC Bundle: installed files belong to root, or to the configured owner
+// SPEC formats.md#modes-and-owners: installed files belong to root, or to the configured owner
 // ("user", "user:group", or numeric "uid:gid").
 import { readFileSync } from 'node:fs';
 import { TideError } from '../errors.js';

@@ -1,6 +1,7 @@
-// podman through its CLI, run by the process runner. SPEC [podman]: every call
-// starts with the configured argv, so an operator (and the tests) can add
-// --root/--runroot. Each call is bounded in time; a failing call throws one line.
+// podman through its CLI, run by the process runner.
+// SPEC config.md#podman: every call starts with the configured argv, so an
+// operator (and the tests) can add --root/--runroot. Each call is bounded in
+// time; a failing call throws one line.
 import { TideError } from '../errors.js';
 import { limits } from '../limits.js';
 import { describeExit, type ProcessRunner, type RunResult } from './process-runner.js';
@@ -49,7 +50,7 @@ export interface Podman {
 }
 
 export interface PodmanOptions {
-  /** SPEC [podman] argv, e.g. ["podman", "--root", "/x", "--runroot", "/y"]. */
+  /** SPEC config.md#podman: argv, e.g. ["podman", "--root", "/x", "--runroot", "/y"]. */
   argv: readonly string[];
   runner: ProcessRunner;
   /** Per call; default limits.podmanCommandTimeoutMs. */

@@ -42,7 +42,7 @@ export interface RestartOutcome {
 }
 
 /**
- * SPEC [service]: run the restart argv (`restart = [...]`, or `systemctl restart UNIT`
+ * SPEC config.md#service: run the restart argv (`restart = [...]`, or `systemctl restart UNIT`
  * for `unit = ...`). Does not throw on failure: the transaction decides what a failed
  * restart means (roll back on the way forward, record and go on during a rollback).
  */

@@ -25,7 +25,7 @@ async function openSigned<T>(
   trust: TrustContext,
   where: ErrorPlace,
 ): Promise<Signed<T>> {
-  // SPEC Release manifest: signatures are verified over the raw bytes before the JSON is parsed.
+  // SPEC formats.md#signatures-and-threshold: signatures are verified over the raw bytes before the JSON is parsed.
   const { signers } = await verifyDetached({ data: bytes, armoredSignature, ...trust, where });
   return { document: parse(bytes, where), bytes, signers };
 }

@@ -17,9 +17,9 @@ export interface SignatureCheck {
   /** Armored detached signature(s); several signatures may share one .asc. */
   armoredSignature: string;
   keys: readonly TrustedKey[];
-  /** SPEC Config: distinct trusted keys that must sign. */
+  /** SPEC formats.md#signatures-and-threshold: distinct trusted keys that must sign. */
   threshold: number;
-  /** SPEC Revocations: signatures by revoked keys are ignored. */
+  /** SPEC formats.md#revocations: signatures by revoked keys are ignored. */
   revokedKeys?: readonly string[];
   /** Verification time (key expiry, signature creation). */
   now: Date;
@@ -75,7 +75,7 @@ interface FoundSignatures {
 function describeFound(found: FoundSignatures): string {
   const parts = [
     found.invalid.length > 0 && `a signature by trusted key ${found.invalid.join(', ')} that does not match these bytes`,
-    // SPEC Revocations: signatures by revoked keys are ignored.
+    // SPEC formats.md#revocations: signatures by revoked keys are ignored.
     found.revoked.length > 0 && `a signature by revoked key ${found.revoked.join(', ')} (ignored)`,
     found.unknown.length > 0 && `a signature by key ID ${found.unknown.join(', ')}, which is not trusted`,
   ].filter(Boolean);

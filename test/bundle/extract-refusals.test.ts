@@ -1,4 +1,4 @@
-// SPEC Bundle: one test per refusal, each with a real tarball made by Python's
+// SPEC formats.md#bundle-rules: one test per refusal, each with a real tarball made by Python's
 // tarfile: the code, the entry named, no staging directory left behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,4 +1,4 @@
-// A black-box check written from SPEC.md alone, as a new user (and the acceptance
+// A black-box check written from the formats and commands docs alone, as a new user (and the acceptance
 // suite) would: GnuPG signs, Python's tarfile builds the bundles, Python's
 // http.server is the mirror, the config follows the spec's example, and only the
 // spec's files, commands and exit codes are used. Nothing of tide's own code or
@@ -36,7 +36,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(os.environ["DEMO_PORT"])), Handler).serve_forever()
 `;
 
-// SPEC Bundle: a gzip-compressed tar; directories 0755, files 0644 or 0755, owners ignored.
+// SPEC formats.md#bundle-rules: a gzip-compressed tar; directories 0755, files 0644 or 0755, owners ignored.
 const tarScript = `
 import io, json, sys, tarfile
 spec = json.load(sys.stdin)
@@ -70,7 +70,7 @@ interface World {
   sequence: number;
 }
 
-/** SPEC Mirror tree: releases/<version>/ with the manifest, then channels/stable.json, each with a gpg .asc. */
+/** SPEC formats.md#mirror-tree: releases/<version>/ with the manifest, then channels/stable.json, each with a gpg .asc. */
 function publish(w: World, version: string, options: { healthy?: boolean; webMode?: number } = {}): void {
   const release = join(w.mirror, 'releases', version);
   mkdirSync(release, { recursive: true });

@@ -1,4 +1,4 @@
-// `tide check` exit codes through the real binary (SPEC Exit codes): 0 up to date,
+// SPEC commands.md#tide-check: exit codes through the real binary: 0 up to date,
 // 100 an update is available, 3 refused, 4 no mirror answered. A check never installs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -245,7 +245,7 @@ test('ignores an expired revocations list with a warning; the signed channel sti
     await host.revoke({ versions: ['1.1.0'], expires: new Date(Date.now() - 1000).toISOString() });
     await host.publish('1.1.0');
     const run = await host.tide(['update']);
-    // SPEC Revocations: an expired list is not trusted; the signed channel still is.
+    // SPEC formats.md#revocations: an expired list is not trusted; the signed channel still is.
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stderr, /ignored revocations: revocations expired/);
     assert.is(await host.serving(), 'demo 1.1.0');

@@ -1,4 +1,4 @@
-// SPEC Channel pointer `rollout`: a host outside the bucket does nothing (exit 0);
+// SPEC formats.md#rollout: a host outside the bucket does nothing (exit 0);
 // `--force` ignores the bucket (and the bad list), never a signature.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

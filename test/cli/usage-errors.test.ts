@@ -1,4 +1,4 @@
-// Usage and configuration errors through the real binary (SPEC Exit codes: 2),
+// SPEC commands.md#exit-codes: usage and configuration errors (2) through the real binary,
 // each one line naming the file and the key that is wrong.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -22,7 +22,7 @@ export interface ContainerHost {
   images(version: string, opts?: { webExits?: boolean; webRef?: string }): Promise<PublishedImage[]>;
   /** Everything the host serves: service, UI, web container, api container. */
   serving(): Promise<string[]>;
-  /** SPEC Host layout: podman's storage is lost (a fresh --root and --runroot). */
+  /** SPEC containers.md#recovering-tide-recover-and-tide-verify-at-boot: podman's storage is lost (a fresh --root and --runroot). */
   loseStorage(): Promise<void>;
   cleanup(): Promise<void>;
 }

@@ -41,7 +41,7 @@ test('the swap recreates the container with the new tag and keeps the old one as
     assert.equal((await listContainers(h.host)).map((c) => c.id), during.map((c) => c.id));
     await h.swap.commit('1.1.0');
     assert.equal((await listContainers(h.host)).map((c) => [c.name, c.image]), [['demo-web', web('1.1.0')]]);
-    // SPEC: the previous version's images stay until they are no longer kept.
+    // SPEC containers.md#commit: the previous version's images stay until they are no longer kept.
     assert.equal(await listImages(h.host), [web('1.0.0'), web('1.1.0')]);
   } finally {
     await h.host.removeAllContainers();

@@ -69,7 +69,7 @@ test('after podman rm -f of every container, tide recover recreates them; runnin
     assert.is(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /1\.0\.0 is healthy after recovery/);
     assert.equal(await c.serving(), servingVersion('1.0.0'));
-    // SPEC tide verify at boot, without a marker: the same reconciliation, quietly when all is fine.
+    // SPEC commands.md#tide-verify: at boot, without a marker: the same reconciliation, quietly when all is fine.
     await c.podman.podman(['stop', '-t', '0', 'demo-api']);
     const verify = await c.tide(['verify']);
     assert.is(verify.code, 0, verify.stdout + verify.stderr);

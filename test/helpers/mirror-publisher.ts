@@ -24,7 +24,7 @@ export interface PublishOptions {
   manifestFields?: Record<string, unknown>;
   /** A ready .tar.gz to publish instead of the GNU tar build of the app tree. */
   bundle?: Buffer;
-  /** SPEC Release manifest `image` artifacts: oci-archive files copied to releases/<v>/<path>. */
+  /** SPEC formats.md#image-artifacts: `image` artifacts, oci-archive files copied to releases/<v>/<path>. */
   images?: PublishedImage[];
 }
 
@@ -47,7 +47,7 @@ export interface RevokeOptions {
 
 export interface MirrorPublisher {
   publish(version: string, behaviour?: ServiceBehaviour, options?: PublishOptions): Promise<void>;
-  /** Write and sign revocations.json (SPEC Revocations) into the mirror tree. */
+  /** SPEC formats.md#revocations: write and sign revocations.json into the mirror tree. */
   revoke(options: RevokeOptions): Promise<void>;
   /** (Re)sign a mirror file: `<path>.asc` over its current bytes. */
   sign(path: string, signers?: TestKey[]): Promise<void>;

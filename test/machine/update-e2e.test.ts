@@ -50,7 +50,7 @@ for (const behaviour of ['crash', '500', 'hang'] as const) {
       assert.not.ok(existsSync(join(host.stateDir, 'pending.json')));
       assert.equal(host.stateJson().bad, ['1.1.0']);
       if (behaviour === 'crash') assert.ok(took < 10_000, `rolled back in ${took} ms, the health timeout is 20 s`);
-      // SPEC: unattended updates skip a bad version until --force.
+      // SPEC design.md#rollback: unattended updates skip a bad version until --force.
       const skip = await host.tide(['update']);
       assert.is(skip.code, 0);
       assert.match(skip.stdout, /failed its health check/);

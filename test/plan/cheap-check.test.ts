@@ -74,7 +74,7 @@ test('a no-op check costs each nginx mirror one conditional request under 1 KB',
       assert.equal([requests[0]!.path, requests[0]!.status], ['/channels/stable.json', 304]);
       assert.ok(requests[0]!.bytes < 1024, summary(requests));
     }
-    // The benchmark line the README quotes.
+    // The benchmark line docs/fleet.md quotes.
     console.log(`  cold check, per mirror: ${coldRequests.map(summary).join(' | ')}`);
     console.log(`  no-op check, per mirror: ${perMirror.map(summary).join(' | ')}`);
 

@@ -172,6 +172,27 @@ test('--prefix and --config choose the install directory and the first config', 
   }
 });
 
+test("every unit's Documentation= page is installed, under the default prefix and another", () => {
+  const work = tempDir();
+  try {
+    const from = copyCheckout(join(work.path, 'checkout'));
+    for (const prefix of ['/usr/local', '/opt/tide']) {
+      const root = join(work.path, `root${prefix.replaceAll('/', '-')}`);
+      installOk(from, root, ['--prefix', prefix, '--no-enable']);
+      for (const name of shippedUnits) {
+        const pages = listOf(readUnit(unitsIn(root), name), 'Unit', 'Documentation');
+        assert.ok(pages.length > 0, `${name} names no documentation`);
+        for (const page of pages) {
+          assert.match(page, new RegExp(`^file:${prefix}/lib/tide/docs/[a-z-]+\\.md$`), `${name}: ${page}`);
+          assert.ok(existsSync(join(root, page.slice('file:'.length))), `${name}: ${page} is not installed`);
+        }
+      }
+    }
+  } finally {
+    work.cleanup();
+  }
+});
+
 test('refuses an unknown argument with exit 2 and installs nothing', () => {
   const work = tempDir();
   try {

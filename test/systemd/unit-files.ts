@@ -113,7 +113,7 @@ export function exposureOf(path: string): number {
  */
 export function copyCheckout(dest: string): string {
   mkdirSync(join(dest, 'dist'), { recursive: true });
-  for (const part of ['package.json', 'package-lock.json', 'scripts', 'systemd']) {
+  for (const part of ['package.json', 'package-lock.json', 'scripts', 'systemd', 'docs', 'README.md']) {
     cpSync(join(checkout, part), join(dest, part), { recursive: true });
   }
   cpSync(join(checkout, 'dist', 'src'), join(dest, 'dist', 'src'), { recursive: true });

@@ -20,6 +20,6 @@ export const command: Command = async (args, cli) => {
   } else {
     cli.out(available ? `update available: ${current ?? '(nothing)'} → ${decision.version} on ${channel} (${decision.reason})` : `no update: ${decision.reason}`);
   }
-  // SPEC Exit codes: 100 = `tide check` only: an update is available.
+  // SPEC commands.md#exit-codes: 100 = `tide check` only: an update is available.
   return available ? ExitCode.updateAvailable : ExitCode.ok;
 };

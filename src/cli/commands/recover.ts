@@ -18,7 +18,7 @@ export const command: Command = async (args, cli) => {
       return settledCode;
     }
     cli.out(`${recovered.version} ${recovered.healthy ? 'is healthy' : 'is unhealthy'} after recovery: ${recovered.reason}`);
-    // SPEC Exit codes: 6 when the recovered version is unhealthy: an operator is needed.
+    // SPEC commands.md#exit-codes: 6 when the recovered version is unhealthy: an operator is needed.
     return recovered.healthy ? settledCode : ExitCode.operatorNeeded;
   });
 };

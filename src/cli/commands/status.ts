@@ -1,4 +1,4 @@
-// SPEC `tide status --json`. Reads the state dir only: no network, no lock, fast
+// SPEC commands.md#status-json: reads the state dir only: no network, no lock, fast
 // start (no got, openpgp, zod or TOML parser: see status-config.ts).
 import type { Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';

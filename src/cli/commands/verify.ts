@@ -11,7 +11,7 @@ export const command: Command = async (args, cli) => {
     await machine.containers?.reconcile?.();
     return null;
   });
-  // SPEC Commands: without a marker, exit 0 quietly.
+  // SPEC commands.md#tide-verify: without a marker, exit 0 quietly.
   if (!outcome) {
     if (values.json) cli.out(JSON.stringify({ result: 'nothing-pending' }));
     return 0;
