@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages tide's tests use, only when they are missing:
 # nginx (front end and mirror), podman + runc (containers), gnupg (interop),
-# busybox-static (tiny container images), python3 (hostile tarballs), curl.
+# busybox-static (tiny container images), python3 (hostile tarballs), curl,
+# faketime (the service-free tests run again with the clock moved).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
@@ -13,6 +14,7 @@ need busybox /bin/busybox busybox-static
 need python3 /usr/bin/python3 python3
 need curl /usr/bin/curl curl
 need systemd-analyze /usr/bin/systemd-analyze systemd
+need faketime /usr/bin/faketime faketime
 [ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
 echo "test dependencies: installing$missing"
 SUDO=""

@@ -1,3 +1,4 @@
+// test-needs: network
 // The publisher's builder: reproducible bytes, sorted entries, owner 0/0, normalised
 // modes, refusals before anything is written, and a round trip through the host.
 import { execFileSync } from 'node:child_process';

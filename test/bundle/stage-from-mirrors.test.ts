@@ -1,3 +1,4 @@
+// test-needs: network
 // Staging while downloading, through the real mirror client and real HTTP servers:
 // a mirror that stalls half-way and a next mirror that resumes (Range) still give a
 // staged tree; a next mirror that ignores Range truncates the part, the part says so,

@@ -1,3 +1,4 @@
+// test-needs: network, podman
 // A black-box check written from the formats and commands docs alone, as a new user (and the acceptance
 // suite) would: GnuPG signs, Python's tarfile builds the bundles, Python's
 // http.server is the mirror, the config follows the spec's example, and only the

@@ -1,3 +1,4 @@
+// test-needs: network
 // SPEC commands.md#tide-check: exit codes through the real binary: 0 up to date,
 // 100 an update is available, 3 refused, 4 no mirror answered. A check never installs.
 import { suite } from 'uvu';

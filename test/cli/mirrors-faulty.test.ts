@@ -1,3 +1,4 @@
+// test-needs: network
 // Faulty mirrors at the CLI: the real `tide` binary against real HTTP servers on
 // 127.0.0.1 that refuse connections, answer 404 or 500, stall after the headers,
 // send endless bytes, serve a stale pointer or tampered bytes. One bad mirror never

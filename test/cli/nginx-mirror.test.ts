@@ -1,3 +1,4 @@
+// test-needs: nginx
 // The happy path with nginx as the mirror: `tide check` and `tide update` end to
 // end against a real static file server (ETag, Range, 304) on 127.0.0.1.
 import { suite } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: network
 // Every refusal of a release's bundle, through the real `tide` binary against a
 // mirror served by a real HTTP server on 127.0.0.1. The hostile bundles are made by
 // Python's tarfile and signed like any release, so only the bundle rule can refuse

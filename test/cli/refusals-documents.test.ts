@@ -1,3 +1,4 @@
+// test-needs: network
 // Every refusal of a signed document in the spec (Channel pointer, Release manifest,
 // Revocations), through the real `tide` binary against a mirror served by a real
 // HTTP server on 127.0.0.1: exit 3, the one line, and the running version untouched.

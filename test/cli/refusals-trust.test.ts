@@ -1,3 +1,4 @@
+// test-needs: network
 // Every signature refusal of the spec, through the real `tide` binary against a
 // mirror served by a real HTTP server on 127.0.0.1: exit 3, one line naming the
 // mirror and the file, and the running version untouched.

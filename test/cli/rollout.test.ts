@@ -1,3 +1,4 @@
+// test-needs: network
 // SPEC formats.md#rollout: a host outside the bucket does nothing (exit 0);
 // `--force` ignores the bucket (and the bad list), never a signature.
 import { suite } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: podman
 // The `container` probe against real containers in an isolated podman store.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,3 +1,4 @@
+// test-needs: podman, network
 // ContainerSwap with real podman in an isolated store: the swap keeps the old
 // container aside, rollback puts it back, commit and recover clean up.
 import { test } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: podman, network
 // Containers through crashes and the manual rollback, with the real `tide` binary:
 // SIGKILL at a named point (TIDE_TEST_CRASH_AT), then `tide verify` settles it.
 import { suite } from 'uvu';

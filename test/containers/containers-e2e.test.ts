@@ -1,3 +1,4 @@
+// test-needs: nginx, podman, network
 // End to end through the real `tide` binary: a service binary, a web UI behind
 // nginx and two podman containers (real podman, isolated store, images made with
 // `podman import` and shipped as oci-archive artifacts) swap, roll back and recover.

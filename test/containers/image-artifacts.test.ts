@@ -1,3 +1,4 @@
+// test-needs: podman
 // Image artifacts with real podman in an isolated store: loaded with exactly the
 // manifest's ref, or refused before `podman load` could move a tag.
 import { test } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: network
 // `tide daemon` for real: a child process on a cron of every second against a
 // file:// mirror (the host fixture), a real service restarted by a real script.
 import { suite } from 'uvu';

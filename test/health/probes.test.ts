@@ -1,3 +1,4 @@
+// test-needs: network
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attemptTimeoutFor, createProber, describeProbe } from '../../src/health/probes.js';

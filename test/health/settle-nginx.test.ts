@@ -1,3 +1,4 @@
+// test-needs: nginx
 // Through a real nginx, as on an operator's host: a dead backend answers 502.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,3 +1,4 @@
+// test-needs: network
 // settleHealth in real time against real servers and processes on 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { test } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: nginx, network
 // Crash safety, proven: a real `tide update` is killed with SIGKILL at every phase
 // boundary, then `tide verify` settles it. Afterwards `current` names the old or the
 // new version, that version is the one serving through nginx, the marker is gone,

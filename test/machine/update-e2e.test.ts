@@ -1,3 +1,4 @@
+// test-needs: nginx, network
 // End to end: the real tide binary, a real service behind a real nginx, real releases.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

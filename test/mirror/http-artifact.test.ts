@@ -1,3 +1,4 @@
+// test-needs: network
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// test-needs: nginx, network
 // Cheap checks at fleet scale, proven against real nginx mirrors (ETag, 304) with
 // the real tide binary: a check where nothing changed costs each mirror one
 // conditional request under 1 KB, and a 304 never bypasses verification or expiry.

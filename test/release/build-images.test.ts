@@ -1,3 +1,4 @@
+// test-needs: podman
 // `tide release build --image` with real podman in an isolated store.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

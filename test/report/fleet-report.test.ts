@@ -1,3 +1,4 @@
+// test-needs: network
 // [report]: a POST after each transaction, retried with backoff, never failing the update.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

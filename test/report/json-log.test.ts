@@ -1,3 +1,4 @@
+// test-needs: network
 // --log-format json: one JSON object per line on stderr, every line naming the app,
 // transaction lines naming from and to, and a closing line with the result.
 import { suite } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: network
 // [metrics] textfile: Prometheus text written atomically after every run, parsed back.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -1,3 +1,4 @@
+// test-needs: network
 // The download progress bar: drawn on a terminal (a pty from script(1)), absent
 // from JSON logs and from pipes.
 import { suite } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: systemd
 // scripts/install.sh run for real into a DESTDIR: idempotent, never overwrites
 // an operator's config, derives the sandbox paths and app ordering from it.
 import { test } from 'uvu';

@@ -1,3 +1,4 @@
+// test-needs: systemd
 // The services' seccomp filter, capability set and NoNewPrivileges, applied for
 // real (without systemd) to Node doing what tide does: the hardening must not
 // break the updater it protects. run-filtered.py loads the unit's filter.

@@ -1,3 +1,4 @@
+// test-needs: systemd, nginx
 // The shipped systemd units: valid for systemd-analyze, hardened to an exposure
 // of 5.0 or lower, ordered so a broken release can still be rolled back.
 import { test } from 'uvu';
