@@ -224,6 +224,10 @@ async function feedGunzip(source: ArchiveSource, gunzip: Gunzip, signal?: AbortS
       const bytes = await source.read(buffers[turn]!);
       if (bytes === 0) break;
       consumed[turn] = inflate(gunzip, buffers[turn]!.subarray(0, bytes));
+      // Awaited only on this buffer's next turn, but gunzip may fail it sooner (the tar
+      // side refused and the pipeline destroyed gunzip) while the next read still waits
+      // for the download: handled now, so that failure is never an unhandled rejection.
+      consumed[turn].catch(() => undefined);
     }
     await Promise.all(consumed);
     gunzip.end();

@@ -11,6 +11,10 @@
 //   as fast without it (the interpreter and Sparkplug run the little JS there is).
 import { main } from './main.js';
 import { ExitCode, operatorLine } from '../errors.js';
+import { installLastResort } from '../system/last-resort.js';
+
+// Until a command has its own reporter (text or JSON), an escaped error is one text line.
+installLastResort((err) => process.stderr.write(operatorLine(err) + '\n'));
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

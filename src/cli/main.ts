@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, operatorLine, TideError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import type { CliContext, Command } from './context.js';
+import { installLastResort } from '../system/last-resort.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
   check: () => import('./commands/check.js'),
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     logger: createLogger({ format, quiet: global.values.quiet === true, verbose: global.values.verbose === true }),
     out: (line) => process.stdout.write(line + '\n'),
   };
+  installLastResort((err) => void fail(err, ctx));
   try {
     const { command } = await load();
     return await command(commandArgs(argv, name, rest), ctx);

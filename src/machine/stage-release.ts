@@ -8,7 +8,8 @@ import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync, stat
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isTideError } from '../errors.js';
+import { ExitCode, exitCodeOf, isTideError } from '../errors.js';
+import { cleanUpOnEscape } from '../system/last-resort.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
 import { extractWhileDownloading } from '../bundle/extract-while-downloading.js';
@@ -123,6 +124,19 @@ async function extractInto(ctx: MachineContext, manifest: ReleaseManifest): Prom
 }
 
 export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<StagedRelease> {
+  // An error that escapes staging's promises still leaves nothing half-staged behind.
+  const stopCleanup = cleanUpOnEscape((err) => {
+    clearStaging(ctx);
+    if (exitCodeOf(err) === ExitCode.refused) forgetArtifacts(ctx, manifest.version);
+  });
+  try {
+    return await stageVerified(ctx, manifest, mirrors);
+  } finally {
+    stopCleanup();
+  }
+}
+
+async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<StagedRelease> {
   const version = manifest.version;
   let streamed: string | undefined;
   try {
