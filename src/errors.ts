@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'schema'
   | 'bad-version'
   | 'missing-link-target'
+  | 'link-path'
   | 'image-ref'
   | 'hook-failed'
   // 4: no mirror answered
@@ -65,6 +66,7 @@ const exitByCode: Record<ErrorCode, ExitCodeValue> = {
   schema: ExitCode.refused,
   'bad-version': ExitCode.refused,
   'missing-link-target': ExitCode.refused,
+  'link-path': ExitCode.refused,
   'image-ref': ExitCode.refused,
   'hook-failed': ExitCode.refused,
   unreachable: ExitCode.unreachable,

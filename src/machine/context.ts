@@ -38,15 +38,18 @@ export interface MachineContext {
   images?: ImageStage;
   containers?: ContainerSwap;
   progress?: (path: string, total: number) => ProgressListener | undefined;
-  /** Test hook: SIGKILL this process at a named point (TIDE_TEST_CRASH_AT). */
+  /** Test hook: SIGKILL this process at a named point (TIDE_TEST_CRASH_AT), or throw there (TIDE_TEST_THROW_AT). */
   crashPoint: (name: string) => void;
 }
 
 export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): (name: string) => void {
-  const wanted = env.TIDE_TEST_CRASH_AT;
-  if (!wanted) return () => undefined;
+  const killAt = env.TIDE_TEST_CRASH_AT;
+  const throwAt = env.TIDE_TEST_THROW_AT;
+  if (!killAt && !throwAt) return () => undefined;
   return (name) => {
-    if (name === wanted) process.kill(process.pid, 'SIGKILL');
+    if (name === killAt) process.kill(process.pid, 'SIGKILL');
+    // A plain Error, as a bug or a failing host call would throw: not a TideError.
+    if (name === throwAt) throw new Error(`injected failure at ${name} (TIDE_TEST_THROW_AT)`);
   };
 }
 

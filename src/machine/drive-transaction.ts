@@ -9,6 +9,7 @@ import { commitTransaction } from './commit.js';
 import { rollBack } from './rollback.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
+import { TideError } from '../errors.js';
 
 /** swapping → restarting → probing → committing, or → rolling-back: at most five steps. */
 const maxSteps = 5;
@@ -18,11 +19,46 @@ type Step = { next: PendingMarker } | { done: TransactionOutcome };
 export async function driveTransaction(ctx: MachineContext, start: PendingMarker): Promise<TransactionOutcome> {
   let marker = start;
   for (let i = 0; i < maxSteps; i++) {
-    const step = await runPhase(ctx, marker);
+    const step = await runPhaseSafely(ctx, marker);
     if ('done' in step) return step.done;
     marker = step.next;
   }
   return rollBack(ctx, advancePhase(ctx.layout, marker, 'rolling-back', { reason: 'the transaction did not settle' }));
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * From the marker on, no error ends the run half-swapped: one thrown while going forward
+ * (a bug, a failing host call) takes the rollback path, and the release is not blamed;
+ * one thrown while rolling back leaves the marker for `tide verify` to redo it; one
+ * thrown while committing leaves the marker for `tide verify` to finish the commit.
+ */
+async function runPhaseSafely(ctx: MachineContext, marker: PendingMarker): Promise<Step> {
+  try {
+    return await runPhase(ctx, marker);
+  } catch (err) {
+    const what = `tide failed while ${marker.phase}: ${messageOf(err)}`;
+    ctx.logger.log('error', { event: 'error', message: what, from: marker.from, to: marker.to, phase: marker.phase });
+    if (marker.phase === 'rolling-back') {
+      return { done: { result: 'rollback-failed', from: marker.from, to: marker.to, reason: `${marker.reason ?? 'unhealthy'}; then ${what}; the marker is kept: tide verify redoes the rollback` } };
+    }
+    if (marker.phase === 'committing') {
+      throw new TideError('internal', `${marker.to} is healthy, but ${what}; the marker is kept: tide verify finishes the commit`, { file: ctx.layout.pending }, { cause: err });
+    }
+    return { next: towardsRollback(ctx, marker, what) };
+  }
+}
+
+/** The rollback phase for tide's own failure; if even the marker cannot be written, roll back from memory. */
+function towardsRollback(ctx: MachineContext, marker: PendingMarker, reason: string): PendingMarker {
+  const extra = { reason, hostFault: true };
+  try {
+    return advancePhase(ctx.layout, marker, 'rolling-back', extra);
+  } catch (err) {
+    ctx.logger.log('error', { event: 'marker', message: `could not record the rollback in the marker: ${messageOf(err)}`, phase: marker.phase });
+    return { ...marker, ...extra, phase: 'rolling-back' };
+  }
 }
 
 function interrupted(ctx: MachineContext, marker: PendingMarker): PendingMarker | null {
@@ -35,12 +71,13 @@ async function runPhase(ctx: MachineContext, marker: PendingMarker): Promise<Ste
   if (stop) return { next: stop };
   switch (marker.phase) {
     case 'swapping':
+      ctx.crashPoint('after-marker');
       await swapToNew(ctx, marker);
       return { next: advancePhase(ctx.layout, marker, 'restarting') };
     case 'restarting': {
       const failure = await restartNew(ctx, marker);
       ctx.crashPoint('after-restart');
-      if (failure) return { next: advancePhase(ctx.layout, marker, 'rolling-back', { reason: failure }) };
+      if (failure) return { next: advancePhase(ctx.layout, marker, 'rolling-back', { reason: failure.reason, ...(failure.hostFault && { hostFault: true }) }) };
       return { next: advancePhase(ctx.layout, marker, 'probing') };
     }
     case 'probing': {
@@ -67,11 +104,11 @@ async function swapToNew(ctx: MachineContext, marker: PendingMarker): Promise<vo
   await ctx.containers?.switchTo(marker.to);
 }
 
-/** Returns why the restart failed, or null. */
-async function restartNew(ctx: MachineContext, marker: PendingMarker): Promise<string | null> {
+/** Returns why the restart failed (and whether the host, not the release, is to blame), or null. */
+async function restartNew(ctx: MachineContext, marker: PendingMarker): Promise<{ reason: string; hostFault: boolean } | null> {
   const argv = restartArgv(ctx.config);
   if (!argv) return null;
   ctx.logger.log('info', { event: 'restart', message: `restarting: ${argv.join(' ')}`, to: marker.to, phase: 'restarting' });
   const outcome = await restartService(ctx.runner, argv, { env: { TIDE_VERSION: marker.to } });
-  return outcome.ok ? null : `restart failed: ${outcome.detail}`;
+  return outcome.ok ? null : { reason: `restart failed: ${outcome.detail}`, hostFault: outcome.hostFault === true };
 }

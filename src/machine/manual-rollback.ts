@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { newPendingMarker, writePendingMarker } from './pending-marker.js';
 import { settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
+import { checkLinkPaths } from '../plan/check-link-paths.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
@@ -17,6 +18,7 @@ export async function runManualRollback(ctx: MachineContext): Promise<Transactio
   if (previous === null || !existsSync(ctx.layout.versionDir(previous))) {
     throw new TideError('usage', `there is no previous version to roll back to (current is ${current ?? 'nothing'})`, { file: ctx.layout.previous });
   }
+  checkLinkPaths(ctx.config.link, ctx.layout.current);
   // If `previous` turns out unhealthy, flipping back restores previous → itself.
   const marker = newPendingMarker(
     { app: ctx.config.app, kind: 'rollback', from: current, to: previous, previousBefore: previous, reason: 'manual rollback' },

@@ -27,6 +27,8 @@ export interface PendingMarker {
   reason?: string;
   /** The rollback was not the new version's fault (SIGTERM): do not mark it bad. */
   interrupted?: boolean;
+  /** The rollback came from tide's own error or the host's, not the release's health: do not mark it bad. */
+  hostFault?: boolean;
 }
 
 export function readPendingMarker(layout: Layout): PendingMarker | null {

@@ -53,8 +53,9 @@ function recordRollback(ctx: MachineContext, marker: PendingMarker, why: string,
   const reason = ok ? why : `${why}; then ${failures.join('; ')}`;
   const result = ok ? 'rolled-back' : 'rollback-failed';
   updateHostState(ctx.layout, (state) => {
-    // The version failed on its own, not because tide was asked to stop: unattended updates skip it.
-    if (!marker.interrupted && !state.bad.includes(marker.to)) state.bad.push(marker.to);
+    // The version failed on its own, not because tide was asked to stop or tide or the host
+    // failed: unattended updates skip it. A release is bad only for its own health.
+    if (!marker.interrupted && !marker.hostFault && !state.bad.includes(marker.to)) state.bad.push(marker.to);
     appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, reason, durationMs });
     state.counters.rollbacks += 1;
     state.lastResult = result;

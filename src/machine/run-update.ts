@@ -14,6 +14,7 @@ import { stageRelease, forgetArtifacts, bundleOf } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
 import { settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
+import { checkLinkPaths } from '../plan/check-link-paths.js';
 import { rmSync } from 'node:fs';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
@@ -110,18 +111,15 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
 
 /** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */
 async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<PendingMarker> {
+  // Plan, then apply: what would fail only after `current` flipped is refused now.
+  checkLinkPaths(ctx.config.link, ctx.layout.current);
   const staged = await stageRelease(ctx, found.manifest, found.mirrors);
-  ctx.crashPoint('after-staging');
-  if (ctx.interrupt.signal.aborted) {
+  try {
+    await beforeTheMarker(ctx, found, current, staged.version, staged.versionDir);
+  } catch (err) {
+    // Nothing was swapped: the staged version goes, whatever stopped us.
     discardStaged(ctx, staged.version);
-    throw new TideError('internal', 'interrupted (SIGTERM) before the swap; nothing changed');
-  }
-  const hook = await runBundleHook(ctx, staged.versionDir, 'pre-swap', current, staged.version);
-  if (!hook.ok) {
-    discardStaged(ctx, staged.version);
-    // Where: the release's bundle and the hook inside it (the staged copy is gone by now).
-    const bundleFile = `releases/${staged.version}/${bundleOf(found.manifest).path}`;
-    throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: bundleFile, entry: 'hooks/pre-swap' });
+    throw err;
   }
   const marker = newPendingMarker(
     { app: ctx.config.app, kind: 'update', from: current, to: staged.version, previousBefore: readVersionLink(ctx.layout.previous) },
@@ -130,11 +128,24 @@ async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: st
   );
   writePendingMarker(ctx.layout, marker);
   ctx.logger.log('info', { event: 'marker', message: `pending marker written for ${current ?? '(nothing)'} → ${staged.version} on channel ${channel}`, from: current, to: staged.version, phase: 'swapping' });
-  ctx.crashPoint('after-marker');
   return marker;
 }
 
+/** After staging, before the marker: SIGTERM and the pre-swap hook may still stop the update. */
+async function beforeTheMarker(ctx: MachineContext, found: FoundRelease, current: string | null, version: string, versionDir: string): Promise<void> {
+  ctx.crashPoint('after-staging');
+  if (ctx.interrupt.signal.aborted) throw new TideError('internal', 'interrupted (SIGTERM) before the swap; nothing changed');
+  const hook = await runBundleHook(ctx, versionDir, 'pre-swap', current, version);
+  if (!hook.ok) {
+    // Where: the release's bundle and the hook inside it (the staged copy is gone by now).
+    const bundleFile = `releases/${version}/${bundleOf(found.manifest).path}`;
+    throw new TideError('hook-failed', `${hook.detail}; nothing was swapped`, { file: bundleFile, entry: 'hooks/pre-swap' });
+  }
+}
+
+/** Remove what staging installed, but never a version `current` or `previous` names. */
 function discardStaged(ctx: MachineContext, version: string): void {
+  if ([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].includes(version)) return;
   rmSync(ctx.layout.versionDir(version), { recursive: true, force: true });
   forgetArtifacts(ctx, version);
 }

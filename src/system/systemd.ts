@@ -39,7 +39,15 @@ export interface RestartOutcome {
   ok: boolean;
   /** "ran systemctl restart demo.service" or "systemctl restart demo.service exited 1: …". */
   detail: string;
+  /**
+   * The restart could not even be asked for (the command is missing, systemd cannot be
+   * reached): the host's fault, not the release's, so the release is not marked bad.
+   */
+  hostFault?: boolean;
 }
+
+// What systemctl says when it cannot talk to PID 1, not when the unit failed to start.
+const cannotReachSystemd = /Failed to connect to bus|Failed to get D-Bus connection|System has not been booted with systemd|Transport endpoint is not connected|Connection timed out|Connection reset by peer/i;
 
 /**
  * SPEC config.md#service: run the restart argv (`restart = [...]`, or `systemctl restart UNIT`
@@ -55,7 +63,8 @@ export async function restartService(
   const result = await runner.run(argv, { timeoutMs, env: opts.env });
   const command = argv.join(' ');
   if (result.code === 0 && !result.timedOut) return { ok: true, detail: `ran ${command}` };
-  return { ok: false, detail: `${command} ${describeExit(result, timeoutMs)}` };
+  const hostFault = result.spawnError !== undefined || cannotReachSystemd.test(result.stderr);
+  return { ok: false, detail: `${command} ${describeExit(result, timeoutMs)}`, ...(hostFault && { hostFault }) };
 }
 
 export function restartUnit(
