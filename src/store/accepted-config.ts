@@ -1,13 +1,13 @@
 // SPEC host-layout.md#the-accepted-config: `<state_dir>/config.accepted` holds the
-// digest of the last config text the full loader (TOML parser + schema) accepted
+// digests of the last config texts the full loader (TOML parser + schema) accepted
 // under the state lock. `tide status`, which starts without the parser and zod,
 // takes its fast path only for a text whose digest matches: a text that passed the
 // same rules. Any other text (edited since, or never accepted) goes to the full
 // loader, which refuses a typo as every other command does.
 //
-// The file is one line, compared byte for byte with what the reader computes, so
-// it needs no schema: anything else in it (damaged, old, hand-edited) only means
-// "not proven", and the full loader decides.
+// The file is one digest a line, each compared whole with what the reader computes,
+// so it needs no schema: anything else in it (damaged, hand-edited) only means "not
+// proven", and the full loader decides.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,21 +30,26 @@ export function acceptedConfigDigest(text: string): string {
   return createHash('sha256').update(`tide ${tideVersion()} config\n`).update(text).digest('hex');
 }
 
-export function wasAccepted(stateDir: string, text: string): boolean {
+// Two configs may share a state dir for a while (a copy with other mirrors while
+// testing them): the last few accepted texts all stay proven.
+const keptDigests = 8;
+
+/** The digests in the file: 64 hex digits a line; any other line proves nothing. */
+function recordedDigests(stateDir: string): string[] {
   try {
-    return readFileSync(acceptedConfigFile(stateDir), 'utf8') === `${acceptedConfigDigest(text)}\n`;
+    return readFileSync(acceptedConfigFile(stateDir), 'utf8').split('\n').filter((line) => /^[0-9a-f]{64}$/.test(line));
   } catch {
-    return false;
+    return [];
   }
+}
+
+export function wasAccepted(stateDir: string, text: string): boolean {
+  return recordedDigests(stateDir).includes(acceptedConfigDigest(text));
 }
 
 /** Called under the state lock by every host command, after the full loader accepted the text. */
 export function recordAcceptedConfig(stateDir: string, digest: string): void {
-  const line = `${digest}\n`;
-  try {
-    if (readFileSync(acceptedConfigFile(stateDir), 'utf8') === line) return;
-  } catch {
-    // not there yet
-  }
-  writeFileAtomic(acceptedConfigFile(stateDir), line);
+  const recorded = recordedDigests(stateDir);
+  if (recorded.includes(digest)) return;
+  writeFileAtomic(acceptedConfigFile(stateDir), [digest, ...recorded].slice(0, keptDigests).map((d) => `${d}\n`).join(''));
 }

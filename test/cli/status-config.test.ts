@@ -87,6 +87,24 @@ test('a text the full loader accepted is read without the TOML parser, zod, got 
   }
 });
 
+test('two configs that share a state dir both stay proven', async () => {
+  const tmp = tempDir();
+  try {
+    const config = await acceptedHost(tmp.path);
+    const other = join(tmp.path, 'other.toml');
+    writeFileSync(other, readFileSync(config, 'utf8').replace('file:///srv/mirror', 'file:///srv/other-mirror'));
+    assert.is(spawnSync(process.execPath, [bin, '--config', other, 'verify'], { encoding: 'utf8' }).status, 0);
+    assert.is(readFileSync(join(tmp.path, 'state', 'config.accepted'), 'utf8').split('\n').filter(Boolean).length, 2);
+    for (const path of [config, other]) {
+      const run = statusRun(tmp.path, path);
+      assert.is(run.code, 0, run.errors.join('\n'));
+      assert.not.ok(run.loaded('zod'), `${path} was read by the full loader`);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test('a text never accepted, or edited since, goes through the full loader: a typo is exit 2', async () => {
   const tmp = tempDir();
   try {
