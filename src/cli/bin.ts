@@ -11,7 +11,9 @@
 //   as fast without it (the interpreter and Sparkplug run the little JS there is).
 import { main } from './main.js';
 import { ExitCode, operatorLine } from '../errors.js';
+import { ignoreClosedOutput } from './closed-output.js';
 
+ignoreClosedOutput();
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => {
