@@ -19,7 +19,7 @@ export async function commitTransaction(ctx: MachineContext, marker: PendingMark
     appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs });
     state.bad = state.bad.filter((v) => v !== marker.to);
     state.counters.updates += 1;
-    // SPEC host-layout.md#state-json: what happened, as in the history (a manual rollback is not an update).
+    // SPEC host-layout.md#statejson: what happened, as in the history (a manual rollback is not an update).
     state.lastResult = result;
     state.lastSuccess = ctx.now().toISOString();
   });
