@@ -49,7 +49,7 @@ test('host commands: update, check, verify, status, history, rollback, and a ref
     assert.equal((lines.out as Line[]).map((o) => o.result), ['rolled-back']);
     assert.is(lines.err.at(-1)!.event, 'result');
     // verify with nothing pending, the status, the history, a manual rollback, an update that skips 1.2.0.
-    for (const args of [['verify'], ['status'], ['history'], ['rollback'], ['update', '--quiet']]) {
+    for (const args of [['verify'], ['status'], ['history'], ['rollback'], ['update', '--quiet'], ['recover']]) {
       const run = await json(args);
       assert.is(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
       assert.is(jsonLines(run, args.join(' ')).out.length, 1, `${args.join(' ')} prints its result as one JSON line`);
@@ -104,6 +104,11 @@ test('release commands, help pages and usage errors', () => {
       if (code === 0) assert.ok(out.length > 0, `${what} printed its result`);
       else assert.equal([err[0]?.code, err[0]?.exitCode], ['usage', 2], what);
     }
+    // Node's own warnings (a deprecation in a dependency) come as JSON too.
+    writeFileSync(join(cwd, 'warn.mjs'), "setTimeout(() => process.emitWarning('something is deprecated', 'DeprecationWarning'), 300);\n");
+    const warned = spawnSync(process.execPath, ['--import', join(cwd, 'warn.mjs'), tideBin, '--log-format', 'json', 'release', 'help'], { cwd, encoding: 'utf8' });
+    const warning = jsonLines(warned, 'a Node warning').err;
+    assert.equal(warning.map((l) => [l.level, l.event, l.message]), [['warn', 'node-warning', 'DeprecationWarning: something is deprecated']]);
     const promoted = jsonLines(tide(cwd, ['release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', '1.0.0', ...key]), 'promote').out;
     assert.equal(((promoted[0] as Line).pointer as Line).sequence, 2);
   } finally {
