@@ -84,7 +84,7 @@ function walk(raw: unknown, schema: z.ZodType, path: KeyPath, found: UnknownKey[
   }
   if (s instanceof z.ZodDiscriminatedUnion && isPlainTable(raw)) {
     // The keys a probe may have depend on its type; without a known type, the schema says so itself.
-    const discriminator = (s._zod.def as { discriminator: string }).discriminator;
+    const discriminator = s.def.discriminator;
     const chosen = raw[discriminator];
     for (const option of s.options as z.ZodType[]) {
       const member = unwrap(option);
