@@ -10,9 +10,11 @@ state_dir = "/var/lib/tide/demo"
 mirrors = ["file:///srv/m"]
 keys = ["/etc/tide/keys/a.asc"]
 `;
+/** A config must name its probes, or say it has none on purpose. */
+const probe = '\n[[health.probe]]\ntype = "command"\nargv = ["true"]\n';
 
 test('parses the minimal config with the spec defaults', () => {
-  const c = parseConfig(minimal, '/etc/tide/tide.toml');
+  const c = parseConfig(minimal + probe, '/etc/tide/tide.toml');
   assert.is(c.channel, 'stable');
   assert.is(c.threshold, 1);
   assert.is(c.keep, 1);
@@ -22,6 +24,7 @@ test('parses the minimal config with the spec defaults', () => {
   assert.is(c.health.interval, 2_000);
   assert.is(c.health.stable, 10_000);
   assert.equal(c.podman.argv, ['podman']);
+  assert.is(c.health.probes, undefined);
 });
 
 test('parses durations and sizes', () => {
@@ -35,19 +38,19 @@ test('parses durations and sizes', () => {
 });
 
 test('unit is the short form of restart', () => {
-  const c = parseConfig(minimal + '\n[service]\nunit = "demo.service"\n', 'x');
+  const c = parseConfig(minimal + '\n[service]\nunit = "demo.service"\n' + probe, 'x');
   assert.equal(restartArgv(c), ['systemctl', 'restart', 'demo.service']);
 });
 
 test('refuses a config error with the key and the file', () => {
-  const err = throwsWithCode(() => parseConfig(minimal + '\n[health]\ntimeout = "soon"\n', '/etc/t.toml'), 'config');
+  const err = throwsWithCode(() => parseConfig(minimal + '\n[health]\ntimeout = "soon"\n' + probe, '/etc/t.toml'), 'config');
   assert.match(err.message, /health\.timeout/);
   assert.is(err.where.file, '/etc/t.toml');
   assert.is(err.exitCode, 2);
 });
 
 test('refuses a threshold above the number of keys', () => {
-  throwsWithCode(() => parseConfig(minimal + 'threshold = 2\n', 'x'), 'config');
+  throwsWithCode(() => parseConfig(minimal + 'threshold = 2\n' + probe, 'x'), 'config');
 });
 
 test('refuses invalid TOML', () => {

@@ -45,7 +45,7 @@ async function stageOnce(job: StageJob): Promise<StageResult> {
   // that the idle figure and the peak are those of the real process.
   await import('../../src/cli/commands/update.js');
   const config = parseConfig(
-    `app = "bench"\nstate_dir = ${JSON.stringify(job.stateDir)}\nmirrors = [${JSON.stringify(job.mirror)}]\nkeys = ["unused.asc"]\nmax_unpacked = "8GiB"\n`,
+    `app = "bench"\nstate_dir = ${JSON.stringify(job.stateDir)}\nmirrors = [${JSON.stringify(job.mirror)}]\nkeys = ["unused.asc"]\nmax_unpacked = "8GiB"\n\n[health]\nprobes = "none"\n`, // staging only: nothing is probed
     `${job.stateDir}.toml`,
   );
   const events: LogEvent[] = [];

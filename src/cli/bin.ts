@@ -12,10 +12,11 @@
 import { main } from './main.js';
 import { ExitCode, operatorLine } from '../errors.js';
 import { installLastResort } from '../system/last-resort.js';
+import { ignoreClosedOutput } from './closed-output.js';
 
+ignoreClosedOutput();
 // Until a command has its own reporter (text or JSON), an escaped error is one text line.
 installLastResort((err) => process.stderr.write(operatorLine(err) + '\n'));
-
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => {

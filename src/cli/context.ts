@@ -1,8 +1,10 @@
 import type { Logger } from '../log/logger.js';
 
+export type LogFormat = 'text' | 'json';
+
 export interface CliContext {
   configFlag: string | undefined;
-  logFormat: 'text' | 'json';
+  logFormat: LogFormat;
   quiet: boolean;
   verbose: boolean;
   logger: Logger;
@@ -12,3 +14,6 @@ export interface CliContext {
 
 /** A command parses its own flags, calls one library function, renders the result, returns the exit code. */
 export type Command = (args: string[], ctx: CliContext) => Promise<number>;
+
+/** SPEC commands.md#output-streams: `--json`, or `--log-format json`, where every line is JSON. */
+export const wantsJson = (cli: CliContext, jsonFlag: boolean | undefined): boolean => jsonFlag === true || cli.logFormat === 'json';

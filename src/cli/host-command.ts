@@ -8,6 +8,7 @@ import { exitCodeOfOutcome, type TransactionOutcome } from '../machine/outcome.j
 import { runLogger } from '../log/logger.js';
 import { writeRunMetrics } from '../report/metrics.js';
 import { reportRun } from '../report/fleet-report.js';
+import { recordAcceptedConfig } from '../store/accepted-config.js';
 import { logRunSummary, summarizeError, summarizeValue, type RunSummary } from '../report/run-summary.js';
 
 export function loadHostConfig(ctx: CliContext): Config {
@@ -28,6 +29,12 @@ export async function withMachine<T>(cli: CliContext, command: string, body: (m:
   let summary: RunSummary | undefined;
   try {
     return await withStateLock(config.state_dir, command, async () => {
+      // SPEC host-layout.md#the-accepted-config: lets `tide status` trust this text without the parser.
+      try {
+        recordAcceptedConfig(config.state_dir, config.acceptedDigest);
+      } catch (err) {
+        logger.log('warn', { event: 'config', message: `cannot record the accepted config (tide status will read it the slow way): ${(err as Error).message}` });
+      }
       try {
         const value = await body(machine);
         summary = summarizeValue(command, value, Date.now() - started);

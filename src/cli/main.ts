@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { ExitCode, exitCodeOf, operatorLine, TideError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
-import type { CliContext, Command } from './context.js';
+import type { CliContext, Command, LogFormat } from './context.js';
+import { stdoutFor, warningsAsJson } from './output.js';
 import { installLastResort } from '../system/last-resort.js';
 
 const commands: Record<string, () => Promise<{ command: Command }>> = {
@@ -21,8 +22,8 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
 const usage = `usage: tide <command> [options]
   check    [--channel C] [--json]       is an update available?
   update   [--channel C] [--version V] [--force] [--json]
-  verify                                settle a pending update (run at boot)
-  rollback                              back to the previous version, verified
+  verify   [--json]                     settle a pending update (run at boot)
+  rollback [--json]                     back to the previous version, verified
   status   [--json]
   history  [--json]
   recover                               recreate missing containers of the current version
@@ -44,33 +45,35 @@ export async function main(argv: string[]): Promise<number> {
     strict: false,
   });
   const [name, ...rest] = global.positionals;
+  const format = global.values['log-format'];
+  if (format !== 'text' && format !== 'json') {
+    return fail(new TideError('usage', `--log-format must be text or json, not ${JSON.stringify(format)}`), 'text');
+  }
+  if (format === 'json') warningsAsJson();
+  const out = stdoutFor(format);
   // `tide release build --help` is the release command's own help; `tide --help update` is ours.
   const helpIndex = argv.findIndex((a) => a === '--help' || a === '-h');
   const helpIsOurs = helpIndex >= 0 && (name === undefined || helpIndex < argv.indexOf(name) || name !== 'release');
   if (helpIsOurs || !name) {
-    process.stdout.write(usage + '\n');
+    out(usage);
     return helpIsOurs ? ExitCode.ok : ExitCode.usage;
   }
-  const format = global.values['log-format'];
-  if (format !== 'text' && format !== 'json') {
-    return fail(new TideError('usage', `--log-format must be text or json, not ${JSON.stringify(format)}`));
-  }
   const load = commands[name];
-  if (!load) return fail(new TideError('usage', `unknown command ${JSON.stringify(name)}; run tide --help`));
+  if (!load) return fail(new TideError('usage', `unknown command ${JSON.stringify(name)}; run tide --help`), format);
   const ctx: CliContext = {
     configFlag: typeof global.values.config === 'string' ? global.values.config : undefined,
     logFormat: format,
     quiet: global.values.quiet === true,
     verbose: global.values.verbose === true,
     logger: createLogger({ format, quiet: global.values.quiet === true, verbose: global.values.verbose === true }),
-    out: (line) => process.stdout.write(line + '\n'),
+    out,
   };
-  installLastResort((err) => void fail(err, ctx));
+  installLastResort((err) => void fail(err, format));
   try {
     const { command } = await load();
     return await command(commandArgs(argv, name, rest), ctx);
   } catch (err) {
-    return fail(err, ctx);
+    return fail(err, format);
   }
 }
 
@@ -88,15 +91,19 @@ function commandArgs(argv: string[], name: string, _rest: string[]): string[] {
   return args;
 }
 
-function fail(err: unknown, ctx?: CliContext): number {
+/** SPEC commands.md#errors-the-one-line: the one line on stderr, as JSON in JSON mode. */
+function fail(err: unknown, format: LogFormat): number {
   const line = operatorLine(err);
-  if (ctx?.logFormat === 'json') {
+  const exitCode = exitCodeOf(err);
+  const debug = !(err instanceof TideError) && process.env.TIDE_DEBUG ? err : undefined;
+  if (format === 'json') {
     const code = err instanceof TideError ? err.code : 'internal';
     const where = err instanceof TideError ? err.where : {};
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code, message: line, ...where }) + '\n');
-  } else {
-    process.stderr.write(line + '\n');
+    const stack = debug instanceof Error ? { stack: debug.stack } : {};
+    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'error', code, exitCode, message: line, ...where, ...stack }) + '\n');
+    return exitCode;
   }
-  if (!(err instanceof TideError) && process.env.TIDE_DEBUG) console.error(err);
-  return exitCodeOf(err);
+  process.stderr.write(line + '\n');
+  if (debug !== undefined) console.error(debug);
+  return exitCode;
 }

@@ -1,13 +1,16 @@
 // What `tide status` needs of the config (app, channel, state_dir), read without
 // loading the TOML parser and zod: an operator's first command must start about as
-// fast as Node itself. Only the plain form is read here — `key = "string"` or
-// `key = 'string'` lines before the first table, valid by the rules of
-// src/config/schema.ts. Anything else (a missing, repeated or unusual key, a
-// multi-line string, a value the schema refuses) goes to the full loader, which
-// then reports exactly what it always reports. The rest of the file is not
-// checked: `tide status` shows the state even when, say, [health] is broken.
+// fast as Node itself (the full loader costs ~2.8x `node -e 0`; docs/benchmarks.md).
+// SPEC config.md#config-strictness: status applies the same rules as every command,
+// so the fast path is taken only for a text proven to have passed them: one whose
+// digest the full loader recorded in the state dir (store/accepted-config.ts). And
+// only the plain form is read here — `key = "string"` or `key = 'string'` lines
+// before the first table. Anything else (an edited or never-accepted text, a
+// missing, repeated or unusual key, a multi-line string) goes to the full loader,
+// which then reports exactly what it always reports.
 import { readFileSync } from 'node:fs';
 import { TideError } from '../errors.js';
+import { wasAccepted } from '../store/accepted-config.js';
 
 export interface StatusConfig {
   app: string;
@@ -66,7 +69,7 @@ export async function loadStatusConfig(path: string): Promise<StatusConfig> {
     throw new TideError('config', `cannot read the config: ${(err as NodeJS.ErrnoException).code ?? err}`, { file: path });
   }
   const peeked = peekStatusConfig(text);
-  if (peeked) return peeked;
+  if (peeked && wasAccepted(peeked.state_dir, text)) return peeked;
   const { parseConfig } = await import('../config/load-config.js');
   return parseConfig(text, path);
 }

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { configSchema, type RawConfig } from './schema.js';
+import { dottedName, unknownKeys } from './unknown-keys.js';
+import { lineOfKey } from './key-lines.js';
+import { acceptedConfigDigest } from '../store/accepted-config.js';
 import { TideError } from '../errors.js';
 
 // In a module of its own so that `tide status` finds the config without loading the parser.
@@ -10,6 +13,8 @@ export interface Config extends RawConfig {
   /** Where the config was read from; relative key paths resolve against its folder. */
   configPath: string;
   health: RawConfig['health'] & { start: number };
+  /** SPEC host-layout.md#the-accepted-config: the digest of the bytes that passed, for `tide status`. */
+  acceptedDigest: string;
 }
 
 export function loadConfig(path: string): Config {
@@ -33,6 +38,7 @@ export function parseConfig(text: string, path: string): Config {
     const at = line !== undefined ? ` at line ${line}${column !== undefined ? `, column ${column}` : ''}` : '';
     throw new TideError('config', `not valid TOML${at}: ${message}`, { file: path });
   }
+  refuseUnknownKeys(raw, text, path);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -48,8 +54,23 @@ export function parseConfig(text: string, path: string): Config {
   return {
     ...config,
     configPath: path,
+    acceptedDigest: acceptedConfigDigest(text),
     health: { ...config.health, start: config.health.start ?? config.health.timeout },
   };
+}
+
+/** SPEC config.md#config-strictness: `treshold: unknown key (line 7); did you mean threshold?` */
+function refuseUnknownKeys(raw: unknown, text: string, path: string): void {
+  const found = unknownKeys(raw, configSchema).map((unknown) => ({ ...unknown, line: lineOfKey(text, unknown.path) }));
+  if (found.length === 0) return;
+  // The first one written: the one the operator meets first reading the file.
+  found.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  const first = found[0]!;
+  const kind = first.variant ? `unknown ${first.kind} for ${first.variant}` : `unknown ${first.kind}`;
+  const line = first.line !== undefined ? ` (line ${first.line})` : '';
+  const hint = first.suggestion !== undefined ? `; did you mean ${first.suggestion}?` : '';
+  const more = found.length > 1 ? ` (and ${found.length - 1} more unknown key${found.length > 2 ? 's' : ''})` : '';
+  throw new TideError('config', `${dottedName(first.path)}: ${kind}${line}${hint}${more}`, { file: path });
 }
 
 /** The argv that restarts the service, or undefined when the config names none. */

@@ -1,4 +1,6 @@
 // SPEC config.md#config-reference: the shape of tide.toml. Validated with zod; durations and sizes become numbers.
+// SPEC config.md#config-strictness: every table is a strict object, so this file is the one list of
+// known keys (unknown-keys.ts reads it to name the closest one).
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 import { limits } from '../limits.js';
@@ -26,7 +28,7 @@ const mirrorUrl = z.string().regex(/^(https?|file):\/\//, 'a mirror must be an h
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only');
 
 const probe = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     type: z.literal('http'),
     url: z.string().regex(/^https?:\/\//, 'an http:// or https:// URL'),
     expect: z.number().int().default(200),
@@ -34,10 +36,10 @@ const probe = z.discriminatedUnion('type', [
     insecure: z.boolean().default(false),
     ca: z.string().optional(),
   }),
-  z.object({ type: z.literal('tcp'), host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535) }),
-  z.object({ type: z.literal('unit'), unit: z.string() }),
-  z.object({ type: z.literal('command'), argv }),
-  z.object({ type: z.literal('container'), name: z.string() }),
+  z.strictObject({ type: z.literal('tcp'), host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535) }),
+  z.strictObject({ type: z.literal('unit'), unit: z.string() }),
+  z.strictObject({ type: z.literal('command'), argv }),
+  z.strictObject({ type: z.literal('container'), name: z.string() }),
 ]);
 
 export const configSchema = z
@@ -53,15 +55,15 @@ export const configSchema = z
     machine_id: z.string().optional(),
     owner: z.string().optional(),
     link: z
-      .array(z.object({ path: z.string().startsWith('/', 'link path must be absolute'), target: z.string() }))
+      .array(z.strictObject({ path: z.string().startsWith('/', 'link path must be absolute'), target: z.string() }))
       .default([]),
     service: z
       .object({ restart: argv.optional(), unit: z.string().optional() })
       .default({}),
-    podman: z.object({ argv: argv.default(['podman']) }).default({ argv: ['podman'] }),
+    podman: z.strictObject({ argv: argv.default(['podman']) }).default({ argv: ['podman'] }),
     container: z
       .array(
-        z.object({
+        z.strictObject({
           name,
           image: z.string(),
           args: z.array(z.string()).default([]),
@@ -78,15 +80,26 @@ export const configSchema = z
         /** Not in the spec: refused since the restart for this long = the version died at start (default 3 intervals). */
         gone_after: duration.optional(),
         probe: z.array(probe).default([]),
+        /** SPEC config.md#health: "none" = no probe, accepted on purpose (tide cannot tell a broken version from a good one). */
+        probes: z.literal('none').optional(),
       })
       .default({ timeout: 90_000, interval: 2_000, stable: 10_000, probe: [] }),
     schedule: z
       .object({ cron: z.string().default('17 * * * *'), window: z.string().optional(), delay: duration.optional() })
       .default({ cron: '17 * * * *' }),
-    metrics: z.object({ textfile: z.string().optional() }).default({}),
-    report: z.object({ url: z.string().optional(), timeout: duration.default(5_000), retries: z.number().int().min(0).default(3) }).optional(),
+    metrics: z.strictObject({ textfile: z.string().optional() }).default({}),
+    report: z.strictObject({ url: z.string().optional(), timeout: duration.default(5_000), retries: z.number().int().min(0).default(3) }).optional(),
   })
-  .refine((c) => c.threshold <= c.keys.length, { message: 'threshold is larger than the number of trusted keys', path: ['threshold'] });
+  .refine((c) => c.threshold <= c.keys.length, { message: 'threshold is larger than the number of trusted keys', path: ['threshold'] })
+  // SPEC config.md#config-strictness: no probe only when the config says so.
+  .refine((c) => c.health.probe.length > 0 || c.health.probes === 'none', {
+    message: 'no [[health.probe]] is configured, so tide could not tell a broken version from a good one; add one, or say [health] probes = "none" to update without health checks',
+    path: ['health', 'probe'],
+  })
+  .refine((c) => c.health.probe.length === 0 || c.health.probes === undefined, {
+    message: 'probes = "none", but [[health.probe]] entries are configured: remove one or the other',
+    path: ['health', 'probes'],
+  });
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type ProbeSpec = RawConfig['health']['probe'][number];

@@ -2,10 +2,12 @@
 // SPEC host-layout.md#kept-versions: current, previous and `keep` more versions
 // are kept, and so are their images;
 // only refs tide itself loaded (named in a kept manifest) are ever removed.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Layout } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
+import { readHostState } from '../store/host-state.js';
+import { keptVersions } from '../store/kept-versions.js';
 import { imageArtifactsOf } from './container-plan.js';
 import { readKeptManifest, type ImageStageDeps } from './image-artifacts.js';
 
@@ -17,21 +19,15 @@ function listDir(path: string): string[] {
   }
 }
 
-function mtimeOf(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/** The same rule as the version prune: current, previous, then the `keep` most recently installed. */
-export function keptVersions(layout: Layout, keep: number): Set<string> {
-  const always = [readVersionLink(layout.current), readVersionLink(layout.previous)].filter((v): v is string => v !== null);
-  const others = listDir(layout.versions)
-    .filter((v) => !always.includes(v))
-    .sort((a, b) => mtimeOf(layout.versionDir(b)) - mtimeOf(layout.versionDir(a)));
-  return new Set([...always, ...others.slice(0, keep)]);
+/** The same rule as the version prune (store/kept-versions.ts). */
+export function keptVersionsOf(layout: Layout, keep: number): Set<string> {
+  return keptVersions({
+    current: readVersionLink(layout.current),
+    previous: readVersionLink(layout.previous),
+    installed: listDir(layout.versions),
+    bad: readHostState(layout).bad,
+    keep,
+  });
 }
 
 function refsOf(layout: Layout, version: string): string[] {
@@ -41,7 +37,7 @@ function refsOf(layout: Layout, version: string): string[] {
 
 /** Refs named by manifests of versions that are not kept, and by no kept one. */
 export function staleImageRefs(layout: Layout, keep: number): string[] {
-  const kept = keptVersions(layout, keep);
+  const kept = keptVersionsOf(layout, keep);
   const keptRefs = new Set([...kept].flatMap((v) => refsOf(layout, v)));
   const withArtifacts = listDir(dirname(layout.artifactsDir('-')));
   const stale = withArtifacts.filter((v) => !kept.has(v)).flatMap((v) => refsOf(layout, v));

@@ -1,6 +1,7 @@
 // Healthy: record the success, remove the marker, run post-commit, prune old versions.
 import { rmSync } from 'node:fs';
-import { appendHistory, updateHostState } from '../store/host-state.js';
+import { appendHistory, readHostState, updateHostState } from '../store/host-state.js';
+import { keptVersions } from '../store/kept-versions.js';
 import { readVersionLink } from '../store/version-links.js';
 import { removePendingMarker, type PendingMarker } from './pending-marker.js';
 import { runBundleHook } from './bundle-hooks.js';
@@ -18,7 +19,8 @@ export async function commitTransaction(ctx: MachineContext, marker: PendingMark
     appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs });
     state.bad = state.bad.filter((v) => v !== marker.to);
     state.counters.updates += 1;
-    state.lastResult = 'committed';
+    // SPEC host-layout.md#statejson: what happened, as in the history (a manual rollback is not an update).
+    state.lastResult = result;
     state.lastSuccess = ctx.now().toISOString();
   });
   removePendingMarker(ctx.layout);
@@ -32,28 +34,20 @@ export async function commitTransaction(ctx: MachineContext, marker: PendingMark
   return { result: 'committed', from: marker.from, to: marker.to, reason, durationMs };
 }
 
-/** SPEC host-layout.md#kept-versions: keep current, previous, and `keep` more (the most recently installed). */
+/** SPEC host-layout.md#kept-versions: current, previous, and the `keep` newest good versions. */
 export function pruneVersions(ctx: MachineContext): string[] {
-  const keepAlways = new Set([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].filter((v): v is string => v !== null));
-  const others = installedVersions(ctx).filter((v) => !keepAlways.has(v));
-  const byAge = others
-    .map((v) => ({ v, mtime: statMtime(ctx.layout.versionDir(v)) }))
-    .sort((a, b) => b.mtime - a.mtime)
-    .map((x) => x.v);
-  const pruned = byAge.slice(ctx.config.keep);
+  const kept = keptVersions({
+    current: readVersionLink(ctx.layout.current),
+    previous: readVersionLink(ctx.layout.previous),
+    installed: installedVersions(ctx),
+    bad: readHostState(ctx.layout).bad,
+    keep: ctx.config.keep,
+  });
+  const pruned = installedVersions(ctx).filter((v) => !kept.has(v)).sort();
   for (const version of pruned) {
     rmSync(ctx.layout.versionDir(version), { recursive: true, force: true });
     rmSync(ctx.layout.artifactsDir(version), { recursive: true, force: true });
   }
   if (pruned.length > 0) ctx.logger.log('info', { event: 'prune', message: `pruned ${pruned.join(', ')}` });
   return pruned;
-}
-
-import { statSync } from 'node:fs';
-function statMtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }

@@ -42,6 +42,12 @@ function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: nu
 /** `abortable`: SIGTERM stops the probe (on the way forward); a rollback's probe runs to the end. */
 export async function probeVersion(ctx: MachineContext, version: string, abortable = true): Promise<HealthVerdict> {
   const { health, service } = ctx.config;
+  if (health.probe.length === 0) {
+    // SPEC config.md#health: only a config that says probes = "none" gets here (the loader refuses any other).
+    const reason = 'not probed: the config says [health] probes = "none"';
+    ctx.logger.log('warn', { event: 'probe', message: `${version} is taken as healthy without probing: [health] probes = "none"`, to: version, result: 'healthy' });
+    return { healthy: true, reason, elapsedMs: 0 };
+  }
   const goneAfterMs = health.gone_after ?? Math.max(3 * health.interval, 3_000);
   const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs);
   ctx.logger.log('info', { event: 'probe', message: `probing ${version} (${health.probe.length} probe(s), stable ${formatDuration(health.stable)}, timeout ${formatDuration(health.timeout)})`, to: version });

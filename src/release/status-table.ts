@@ -1,6 +1,7 @@
 // The text form of `tide release status`: one row per mirror and channel, then
 // one line per problem saying what was wrong and where. Pure: rows in, lines out.
 import type { ChannelStatusRow, StatusReport } from './mirror-status.js';
+import { alignedTable } from '../cli/aligned-table.js';
 
 const headings = ['MIRROR', 'CHANNEL', 'VERSION', 'SEQ', 'SIGNATURE', 'EXPIRES IN', 'IN SYNC'] as const;
 
@@ -36,9 +37,7 @@ function cells(row: ChannelStatusRow): string[] {
 }
 
 export function renderStatusTable(report: StatusReport): string[] {
-  const table = [[...headings], ...report.rows.map(cells)];
-  const widths = headings.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  const lines = table.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  const lines = alignedTable(headings, report.rows.map(cells));
   const problems = report.rows.filter((r) => r.problem !== null);
   if (problems.length > 0) {
     lines.push('');

@@ -20,7 +20,7 @@ export interface HostSnapshot {
 
 // Written by every run, refusal or not: the run's bookkeeping, its staging area and the cache of
 // fetched documents (verified again on every run), not the running version.
-const bookkeeping = new Set(['state.json', 'tide.lock', 'tide.lock.holder', 'staging', 'cache']);
+const bookkeeping = new Set(['state.json', 'tide.lock', 'tide.lock.holder', 'staging', 'cache', 'config.accepted']);
 
 function walk(root: string, prefix = ''): string[] {
   let names: string[];

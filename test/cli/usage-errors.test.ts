@@ -34,6 +34,7 @@ keys = ["release.pub.asc"]
 
 [health]
 timeout = "5s"
+probes = "none"
 `));
   return path;
 }
@@ -45,8 +46,77 @@ const cases: { name: string; change: (text: string) => string; message: RegExp }
   { name: 'a threshold above the number of keys', change: (t) => t.replace('keys = ["release.pub.asc"]', 'keys = ["release.pub.asc"]\nthreshold = 2'), message: /^tide: config: threshold: threshold is larger than the number of trusted keys/ },
   { name: 'a duration that is not one', change: (t) => t.replace('timeout = "5s"', 'timeout = "soon"'), message: /^tide: config: health\.timeout: not a duration: "soon"/ },
   { name: 'a size that is not one', change: (t) => t.replace('keys = ["release.pub.asc"]', 'keys = ["release.pub.asc"]\nmax_unpacked = "lots"'), message: /^tide: config: max_unpacked: not a size: "lots"/ },
-  { name: 'text that is not TOML', change: (t) => t + '\n[[[broken\n', message: /^tide: config: not valid TOML at line 10, column \d+: / },
+  { name: 'text that is not TOML', change: (t) => t + '\n[[[broken\n', message: /^tide: config: not valid TOML at line 11, column \d+: / },
 ];
+
+// SPEC config.md#config-strictness: one case per typo class, each with its exact line.
+const probe = '\n[[health.probe]]\ntype = "http"\nurl = "http://127.0.0.1:9/"\n';
+const withProbe = (t: string) => t.replace('probes = "none"\n', '') + probe;
+const typos: { name: string; change: (text: string) => string; message: string }[] = [
+  { name: 'a misspelt top-level key', change: (t) => withProbe(t.replace('keys = ["release.pub.asc"]', 'keys = ["release.pub.asc"]\ntreshold = 2')), message: 'treshold: unknown key (line 6); did you mean threshold?' },
+  { name: 'a misspelt table', change: (t) => withProbe(t.replace('[health]', '[helth]')), message: 'helth: unknown table (line 7); did you mean health?' },
+  { name: 'a misspelt array of tables', change: (t) => withProbe(t).replace('[[health.probe]]', '[[health.probes]]'), message: 'health.probes: unknown table (line 10); did you mean health.probe?' },
+  { name: 'a misspelt key of an http probe', change: (t) => withProbe(t) + 'exepct = 200\n', message: 'health.probe.exepct: unknown key for type = "http" (line 13); did you mean health.probe.expect?' },
+  { name: 'a misspelt key of a container', change: (t) => withProbe(t) + '\n[[container]]\nname = "web"\nimage = "localhost/web"\ncomand = ["x"]\n', message: 'container.comand: unknown key (line 17); did you mean container.command?' },
+  { name: 'a misspelt key of an inline link', change: (t) => withProbe(t.replace('keys = ["release.pub.asc"]', 'keys = ["release.pub.asc"]\nlink = [{ path = "/usr/local/bin/demo", traget = "bin/demo" }]')), message: 'link.traget: unknown key (line 6); did you mean link.target?' },
+  { name: 'a misspelt key of [service]', change: (t) => withProbe(t) + '\n[service]\nunit = "demo.service"\nrestrat = ["x"]\n', message: 'service.restrat: unknown key (line 16); did you mean service.restart?' },
+  { name: 'a misspelt key of [podman]', change: (t) => withProbe(t) + '\n[podman]\nargs = ["podman"]\n', message: 'podman.args: unknown key (line 15); did you mean podman.argv?' },
+  { name: 'a misspelt key of [schedule]', change: (t) => withProbe(t) + '\n[schedule]\nwindows = "02:00-04:00"\n', message: 'schedule.windows: unknown key (line 15); did you mean schedule.window?' },
+  { name: 'a misspelt key of [metrics]', change: (t) => withProbe(t) + '\n[metrics]\ntext_file = "x.prom"\n', message: 'metrics.text_file: unknown key (line 15); did you mean metrics.textfile?' },
+  { name: 'a misspelt key of [report]', change: (t) => withProbe(t) + '\n[report]\nurl = "http://127.0.0.1:9/"\ntimout = "2s"\n', message: 'report.timout: unknown key (line 16); did you mean report.timeout?' },
+];
+
+for (const c of typos) {
+  test(`exits 2 for ${c.name}, naming it, its line and the closest known key; status too`, async () => {
+    const tmp = tempDir('tide-config-');
+    try {
+      const path = await configWith(tmp.path, c.change);
+      for (const command of ['update', 'status']) {
+        const run = await tide(['--config', path, command]);
+        assert.is(run.stderr, `tide: config: ${c.message} (file ${path})\n`, command);
+        assert.is(run.code, 2, command);
+        assert.is(run.stdout, '', command);
+      }
+      assert.not.ok(existsSync(join(tmp.path, 'state')), 'nothing was created');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+}
+
+test('every command that reads the config refuses a typo the same way', async () => {
+  const tmp = tempDir('tide-config-');
+  try {
+    const path = await configWith(tmp.path, (t) => t.replace('[health]', '[helth]'));
+    for (const command of ['check', 'update', 'verify', 'rollback', 'status', 'history', 'recover', 'daemon']) {
+      const run = await tide(['--config', path, command]);
+      assert.is(run.stderr, `tide: config: helth: unknown table (line 7); did you mean health? (file ${path})\n`, command);
+      assert.is(run.code, 2, command);
+    }
+    assert.not.ok(existsSync(join(tmp.path, 'state')), 'nothing was created');
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('exits 2 for a config without probes unless it says probes = "none"', async () => {
+  const tmp = tempDir('tide-config-');
+  try {
+    const none = await configWith(tmp.path, (t) => t.replace('probes = "none"\n', ''));
+    for (const command of ['check', 'update', 'status']) {
+      const run = await tide(['--config', none, command]);
+      assertRefused(run, { exit: 2, code: 'config', message: /^tide: config: health\.probe: no \[\[health\.probe\]\] is configured.*probes = "none"/, file: none });
+    }
+    const missingHealth = await configWith(tmp.path, (t) => t.replace('[health]\ntimeout = "5s"\nprobes = "none"\n', ''));
+    assertRefused(await tide(['--config', missingHealth, 'status']), { exit: 2, code: 'config', message: /health\.probe: no \[\[health\.probe\]\]/, file: missingHealth });
+    const accepted = await configWith(tmp.path);
+    const status = await tide(['--config', accepted, 'status']);
+    assert.is(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^app: +demo$/m);
+  } finally {
+    tmp.cleanup();
+  }
+});
 
 for (const c of cases) {
   test(`exits 2 for ${c.name}, naming the file and the key`, async () => {

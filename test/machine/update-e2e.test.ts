@@ -103,8 +103,9 @@ test('a newer release after a bad one installs; status and history tell the stor
     const history = JSON.parse((await host.tide(['history', '--json'])).stdout);
     assert.equal(history.map((h: { result: string }) => h.result), ['committed', 'rolled-back', 'committed']);
     assert.match(history[1].reason, /1\.1\.0|nothing answered|502|refused/);
-    // keep = 1: current, previous and one more stay; 1.1.0 is the one more.
-    assert.equal(readdirSync(join(host.stateDir, 'versions')).sort(), ['1.0.0', '1.1.0', '1.2.0']);
+    // keep = 1: current and previous stay, and the newest good one beyond them: there is none,
+    // as 1.1.0 failed here (SPEC host-layout.md#kept-versions).
+    assert.equal(readdirSync(join(host.stateDir, 'versions')).sort(), ['1.0.0', '1.2.0']);
   } finally {
     await host.cleanup();
   }

@@ -36,7 +36,8 @@ test('an update logs one JSON line per event, with app, from, to, phase, result,
     assert.type(closing.durationMs, 'number');
     // The fields a shipper groups by come first.
     assert.equal(Object.keys(closing).slice(0, 5), ['time', 'level', 'event', 'app', 'from']);
-    assert.match(run.stdout, /was unhealthy, rolled back to 1\.0\.0/);
+    // SPEC commands.md#output-streams: the result on stdout is JSON too, not text mode's summary line.
+    assert.equal(Object.entries(JSON.parse(run.stdout)).slice(0, 3), [['result', 'rolled-back'], ['from', '1.0.0'], ['to', '1.1.0']]);
   } finally {
     await host.cleanup();
   }

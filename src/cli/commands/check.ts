@@ -1,4 +1,4 @@
-import type { Command } from '../context.js';
+import { wantsJson, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { withMachine, loadHostConfig } from '../host-command.js';
 import { checkForUpdate } from '../../machine/run-update.js';
@@ -12,7 +12,7 @@ export const command: Command = async (args, cli) => {
   const channel = values.channel ?? loadHostConfig(cli).channel;
   const { found, decision, current } = await withMachine(cli, 'check', (machine) => checkForUpdate(machine, { channel, force: false }));
   const available = decision.action === 'install';
-  if (values.json) {
+  if (wantsJson(cli, values.json)) {
     cli.out(JSON.stringify({
       channel, current, available, version: decision.version, reason: decision.reason,
       sequence: found.pointer?.sequence ?? null, expires: found.pointer?.expires ?? null,

@@ -1,14 +1,15 @@
-import type { Command } from '../context.js';
+import { wantsJson, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { loadHostConfig } from '../host-command.js';
 import { readHostState } from '../../store/host-state.js';
 import { layoutFor } from '../../store/layout.js';
+import { alignedTable } from '../aligned-table.js';
 
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('history', args, { json: { type: 'boolean', default: false } });
   const config = loadHostConfig(cli);
   const { history } = readHostState(layoutFor(config.state_dir));
-  if (values.json) {
+  if (wantsJson(cli, values.json)) {
     cli.out(JSON.stringify(history));
     return 0;
   }
@@ -16,7 +17,8 @@ export const command: Command = async (args, cli) => {
     cli.out('no transactions yet');
     return 0;
   }
-  cli.out(['TIME', 'FROM', 'TO', 'RESULT', 'REASON'].join('\t'));
-  for (const h of history) cli.out([h.time, h.from ?? '-', h.to, h.result, h.reason ?? ''].join('\t'));
+  // SPEC commands.md#tide-history: aligned columns (--json is the machine-readable form).
+  const rows = history.map((h) => [h.time, h.from ?? '-', h.to, h.result, h.reason ?? '']);
+  cli.out(alignedTable(['TIME', 'FROM', 'TO', 'RESULT', 'REASON'], rows).join('\n'));
   return 0;
 };

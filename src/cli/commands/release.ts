@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExitCode, TideError } from '../../errors.js';
 import { parseDuration } from '../../config/units.js';
-import type { CliContext, Command } from '../context.js';
+import { wantsJson, type CliContext, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { defaultReleaseTree } from '../../release/release-tree.js';
 
@@ -97,7 +97,7 @@ async function keygen(args: string[], ctx: CliContext): Promise<number> {
     name, email: values.email, passphrase: passphrase(),
     privatePath: values.private ?? inDir.privatePath, publicPath: values.public ?? inDir.publicPath,
   });
-  if (values.json) ctx.out(JSON.stringify(key));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(key));
   else ctx.out(`fingerprint ${key.fingerprint}\nprivate key ${key.privatePath} (0600: keep it secret)\npublic key  ${key.publicPath} (give it to hosts: keys = [...])`);
   return ExitCode.ok;
 }
@@ -118,7 +118,7 @@ async function build(args: string[], ctx: CliContext): Promise<number> {
     sourceDateEpoch: numberFlag(epochText, '--source-date-epoch (or SOURCE_DATE_EPOCH)', /^\d+$/), published,
     signingKeys: values.key.length > 0 ? await signingKeys(values.key, 'build') : undefined,
   });
-  if (values.json) {
+  if (wantsJson(ctx, values.json)) {
     ctx.out(JSON.stringify({ dir: built.dir, manifest: built.manifest, bundleEntries: built.bundleEntries, signatureFile: built.signatureFile ?? null }));
     return ExitCode.ok;
   }
@@ -147,7 +147,7 @@ async function sign(args: string[], ctx: CliContext): Promise<number> {
   const keyList = await signingKeys(values.key, 'sign');
   const { signFiles } = await import('../../release/sign-files.js');
   const signed = await signFiles(positionals, keyList);
-  if (values.json) ctx.out(JSON.stringify(signed));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(signed));
   else for (const s of signed) ctx.out(`signed ${s.file} -> ${s.signatureFile} (${s.signers.length} key(s): ${s.signers.join(', ')})`);
   return ExitCode.ok;
 }
@@ -165,7 +165,7 @@ async function promote(args: string[], ctx: CliContext): Promise<number> {
   const { promoteChannel } = await import('../../release/promote-channel.js');
   const promoted = await promoteChannel({ ...request, signingKeys: await signingKeys(values.key, 'promote') });
   const p = promoted.pointer;
-  if (values.json) ctx.out(JSON.stringify({ ...promoted }));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ ...promoted }));
   else {
     const was = promoted.previousSequence === null ? 'new channel' : `was ${promoted.previousVersion} at sequence ${promoted.previousSequence}`;
     ctx.out(`channel ${p.channel} -> ${p.version}, sequence ${p.sequence} (${was}), expires ${p.expires}${p.rollout ? `, rollout ${p.rollout.percent}%` : ''}`);
@@ -185,7 +185,7 @@ async function revoke(args: string[], ctx: CliContext): Promise<number> {
     expiresInMs: durationFlag(values.expires, '--expires'), signingKeys: await signingKeys(values.key, 'revoke'),
   });
   const r = written.revocations;
-  if (values.json) ctx.out(JSON.stringify(written));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(written));
   else {
     ctx.out(`revocations sequence ${r.sequence}, expires ${r.expires}: versions [${r.versions.join(', ')}], keys [${r.keys.join(', ')}]`);
     ctx.out(`added versions [${written.added.versions.join(', ')}], keys [${written.added.keys.join(', ')}]; wrote ${written.file}`);
@@ -197,7 +197,7 @@ async function publish(args: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseFlags('release publish', args, { ...json, ...tree }, true);
   const { publishTree } = await import('../../release/publish-tree.js');
   const published = await publishTree({ tree: values.tree, mirrors: positionals });
-  if (values.json) ctx.out(JSON.stringify(published));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(published));
   else for (const m of published) {
     ctx.out(`${m.mirror}: copied ${m.copied.length} file(s), ${m.unchanged.length} unchanged`);
     for (const f of m.copied) ctx.out(`  ${f.stage.padEnd(11)} ${f.path}`);
@@ -215,7 +215,7 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
     mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
     threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
   });
-  if (values.json) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync }));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync }));
   else {
     const { renderStatusTable } = await import('../../release/status-table.js');
     for (const line of renderStatusTable(report)) ctx.out(line);

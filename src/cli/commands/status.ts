@@ -1,6 +1,6 @@
 // SPEC commands.md#status-json: reads the state dir only: no network, no lock, fast
 // start (no got, openpgp, zod or TOML parser: see status-config.ts).
-import type { Command } from '../context.js';
+import { wantsJson, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { loadStatusConfig } from '../status-config.js';
 import { configPathFrom } from '../../config/config-path.js';
@@ -9,7 +9,7 @@ import { readHostStatus } from '../../store/host-status.js';
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('status', args, { json: { type: 'boolean', default: false } });
   const status = readHostStatus(await loadStatusConfig(configPathFrom(cli.configFlag)));
-  if (values.json) {
+  if (wantsJson(cli, values.json)) {
     cli.out(JSON.stringify(status));
     return 0;
   }

@@ -1,4 +1,4 @@
-import type { Command } from '../context.js';
+import { wantsJson, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { withMachine, renderOutcome, loadHostConfig } from '../host-command.js';
 import { runUpdate } from '../../machine/run-update.js';
@@ -15,5 +15,5 @@ export const command: Command = async (args, cli) => {
   const outcome = await withMachine(cli, 'update', (machine) =>
     runUpdate(machine, { channel, version: values.version, force: values.force === true }),
     { progress: progressBarFor(cli) });
-  return renderOutcome(cli, outcome, values.json === true);
+  return renderOutcome(cli, outcome, wantsJson(cli, values.json));
 };
