@@ -59,12 +59,10 @@ function repairLine(layout: Layout, damage: StateDamage | null, keptAs: string |
 async function rebuildFromCache(layout: Layout, salvaged: HostState, trust: RebuildTrust, now: Date): Promise<{ state: HostState; done: string[] }> {
   const state = structuredClone(salvaged);
   const documents = listCachedDocuments(layout);
-  const verify = { ...trust, now };
-  const pointers = await verifiedDocuments(documents, verify, (json) => channelPointerSchema.safeParse(json));
+  const { pointers, lists } = await verifiedDocuments(documents, { ...trust, now });
   for (const pointer of pointers) {
     state.sequences[pointer.channel] = Math.max(state.sequences[pointer.channel] ?? 0, pointer.sequence);
   }
-  const lists = await verifiedDocuments(documents, verify, (json) => revocationsSchema.safeParse(json));
   state.revocations = lists.reduce(unite, state.revocations);
   const sequences = Object.entries(state.sequences).map(([channel, n]) => `${channel} ${n}`).join(', ') || 'none';
   return {
@@ -85,30 +83,38 @@ function unite(known: HostState['revocations'], list: Revocations): HostState['r
   };
 }
 
-type Parse<T> = (json: unknown) => { success: true; data: T } | { success: false };
-
-/** The cached documents of one kind, for this app, whose signatures verify now with the trusted keys. */
-async function verifiedDocuments<T extends ChannelPointer | Revocations>(documents: readonly CachedSigned[], trust: RebuildTrust & { now: Date }, parse: Parse<T>): Promise<T[]> {
-  const verified: T[] = [];
-  for (const document of documents) {
-    const parsed = parseJson(document.bytes, parse);
-    if (!parsed || parsed.app !== trust.app) continue;
-    try {
-      // Revoked keys still count here: what they signed was accepted, and only makes the host stricter.
-      await verifyDetached({ data: document.bytes, armoredSignature: document.asc, keys: trust.keys, threshold: trust.threshold, now: trust.now });
-      verified.push(parsed);
-    } catch {
-      // Not signed by enough trusted keys now: it proves nothing.
-    }
-  }
-  return verified;
-}
-
-function parseJson<T>(bytes: Buffer, parse: Parse<T>): T | undefined {
+/** What a cached document is: a channel pointer, a revocations list, or neither (a manifest). */
+function classify(bytes: Buffer): { pointer: ChannelPointer } | { list: Revocations } | undefined {
+  let json: unknown;
   try {
-    const result = parse(JSON.parse(bytes.toString('utf8')));
-    return result.success ? result.data : undefined;
+    json = JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
   }
+  // A pointer first: the revocations schema ignores the fields that make a pointer one.
+  const pointer = channelPointerSchema.safeParse(json);
+  if (pointer.success) return { pointer: pointer.data };
+  const list = revocationsSchema.safeParse(json);
+  return list.success && !(typeof json === 'object' && json !== null && 'artifacts' in json) ? { list: list.data } : undefined;
+}
+
+/** The cached pointers and revocations for this app whose signatures verify now with the trusted keys. */
+async function verifiedDocuments(documents: readonly CachedSigned[], trust: RebuildTrust & { now: Date }): Promise<{ pointers: ChannelPointer[]; lists: Revocations[] }> {
+  const pointers: ChannelPointer[] = [];
+  const lists: Revocations[] = [];
+  for (const document of documents) {
+    const kind = classify(document.bytes);
+    const app = kind && ('pointer' in kind ? kind.pointer.app : kind.list.app);
+    if (!kind || app !== trust.app) continue;
+    try {
+      // Revoked keys still count here: what they signed was accepted, and only makes the host stricter.
+      await verifyDetached({ data: document.bytes, armoredSignature: document.asc, keys: trust.keys, threshold: trust.threshold, now: trust.now });
+    } catch {
+      // Not signed by enough trusted keys now: it proves nothing.
+      continue;
+    }
+    if ('pointer' in kind) pointers.push(kind.pointer);
+    else lists.push(kind.list);
+  }
+  return { pointers, lists };
 }
