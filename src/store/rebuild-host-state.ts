@@ -41,14 +41,15 @@ export async function repairHostState(layout: Layout, deps: RepairDeps): Promise
   const rebuilt = await rebuildFromCache(layout, state, await deps.trust(), deps.now);
   const keptAs = damage ? basename(moveAside(layout.state, deps.now)) : null;
   writeHostState(layout, rebuilt.state);
-  deps.warn(repairLine(layout, damage, keptAs, rebuilt.done, current, readVersionLink(layout.previous)));
+  deps.warn(repairLine(layout, damage, keptAs, rebuilt, current, readVersionLink(layout.previous)));
 }
 
-function repairLine(layout: Layout, damage: StateDamage | null, keptAs: string | null, done: string[], current: string | null, previous: string | null): string {
+function repairLine(layout: Layout, damage: StateDamage | null, keptAs: string | null, rebuilt: { state: HostState; done: string[] }, current: string | null, previous: string | null): string {
   const what = damage ? `state.json ${damage.reason}; kept as ${keptAs}` : 'state.json is missing on a host that has installed or verified something';
   const links = `current ${current ?? '(none)'} and previous ${previous ?? '(none)'} from the links`;
-  const intact = damage && damage.intact.length > 0 ? `; kept intact: ${damage.intact.join(', ')}` : '';
-  return `${what}; rebuilt ${[...done, ...(damage?.rebuilt ?? []), links].join(', ')}${intact} (file ${layout.state})`;
+  const intact = (damage?.intact ?? []).map((name) => (name === 'history' ? `history (${rebuilt.state.history.length} entries)` : name));
+  const kept = intact.length > 0 ? `; kept intact: ${intact.join(', ')}` : '';
+  return `${what}; rebuilt ${[...rebuilt.done, ...(damage?.rebuilt ?? []), links].join(', ')}${kept} (file ${layout.state})`;
 }
 
 /**
@@ -70,7 +71,6 @@ async function rebuildFromCache(layout: Layout, salvaged: HostState, trust: Rebu
     done: [
       `sequences (${sequences}; ${pointers.length} verified pointer(s) in the cache)`,
       `revocations (sequence ${state.revocations.sequence ?? 'none'}, ${state.revocations.versions.length} version(s), ${state.revocations.keys.length} key(s))`,
-      `${state.history.length} history entries`,
     ],
   };
 }
