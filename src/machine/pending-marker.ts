@@ -57,15 +57,16 @@ export function inspectPendingMarker(layout: Layout): MarkerFile {
     // Unknown fields (a newer tide's) ride along and are written back with each phase.
     return { kind: 'marker', marker: { ...fields, schema: 1, ...parsed.data } };
   }
-  const problem = reason ?? schema ?? describeIssue(parsed.error);
+  const problem = reason ?? schema ?? describeIssue(fields, parsed.error);
   return { kind: 'damaged', reason: problem, salvaged: salvageMarker(fields), mtime: raw.mtime };
 }
 
-function describeIssue(error: z.ZodError | undefined): string {
+function describeIssue(fields: Record<string, unknown>, error: z.ZodError | undefined): string {
+  const required = Object.entries(markerShape).filter(([, schema]) => !(schema as z.ZodType).safeParse(undefined).success).map(([name]) => name);
+  const missing = required.filter((name) => fields[name] === undefined);
+  if (missing.length > 0) return `has no ${missing.join(', ')}`;
   const issue = error?.issues[0];
-  if (!issue) return 'is not a marker';
-  const field = issue.path.join('.') || '(marker)';
-  return `has a bad field ${field} (${issue.message})`;
+  return issue ? `has a bad field ${issue.path.join('.') || '(marker)'} (${issue.message})` : 'is not a marker';
 }
 
 /** Each field that is valid on its own. */

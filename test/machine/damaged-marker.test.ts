@@ -44,7 +44,7 @@ test('damaged markers: cut short, an unknown phase, a missing field, another sch
   const cases: [string, RegExp, Partial<PendingMarker>][] = [
     [text.slice(0, text.indexOf('"phase"')), /is not valid JSON/, { app: 'demo', kind: 'update', from: '1.0.0', to: '1.1.0', previousBefore: '0.9.0' }],
     [JSON.stringify({ ...whole, phase: 'exploding' }), /bad field phase/, fieldsOf(whole)],
-    [JSON.stringify({ ...whole, to: undefined }), /bad field to/, { ...(({ to: _to, ...rest }) => rest)(fieldsOf(whole)), phase: 'swapping' }],
+    [JSON.stringify({ ...whole, to: undefined }), /^has no to$/, { ...(({ to: _to, ...rest }) => rest)(fieldsOf(whole)), phase: 'swapping' }],
     [JSON.stringify({ ...whole, schema: 2 }), /has schema 2, this tide reads schema 1/, { ...fieldsOf(whole), phase: 'swapping' }],
     ['', /is empty/, {}],
   ];
