@@ -149,7 +149,7 @@ test('a replayed older pointer is still refused (exit 3 sequence) after state.js
   }
 });
 
-test('a replay the mirror served before the damage does not weaken the rebuild', async () => {
+test('a replay refused before the damage is still refused after the rebuild', async () => {
   const host = await replayHost();
   try {
     refusedReplay(host, await host.tide(['update']));
