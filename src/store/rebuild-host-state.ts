@@ -61,7 +61,7 @@ async function rebuildFromCache(layout: Layout, salvaged: HostState, trust: Rebu
   const state = structuredClone(salvaged);
   const documents = listCachedDocuments(layout);
   const { pointers, lists } = await verifiedDocuments(documents, { ...trust, now });
-  for (const pointer of pointers) {
+  for (const { pointer } of pointers) {
     state.sequences[pointer.channel] = Math.max(state.sequences[pointer.channel] ?? 0, pointer.sequence);
   }
   state.revocations = lists.reduce(unite, state.revocations);
@@ -98,9 +98,9 @@ function classify(bytes: Buffer): { pointer: ChannelPointer } | { list: Revocati
   return list.success && !(typeof json === 'object' && json !== null && 'artifacts' in json) ? { list: list.data } : undefined;
 }
 
-/** The cached pointers and revocations for this app whose signatures verify now with the trusted keys. */
-async function verifiedDocuments(documents: readonly CachedSigned[], trust: RebuildTrust & { now: Date }): Promise<{ pointers: ChannelPointer[]; lists: Revocations[] }> {
-  const pointers: ChannelPointer[] = [];
+/** The cached pointers (with the sha256 of their bytes) and revocations for this app whose signatures verify now with the trusted keys. */
+async function verifiedDocuments(documents: readonly CachedSigned[], trust: RebuildTrust & { now: Date }): Promise<{ pointers: { pointer: ChannelPointer; sha256: string }[]; lists: Revocations[] }> {
+  const pointers: { pointer: ChannelPointer; sha256: string }[] = [];
   const lists: Revocations[] = [];
   for (const document of documents) {
     const kind = classify(document.bytes);
@@ -113,7 +113,7 @@ async function verifiedDocuments(documents: readonly CachedSigned[], trust: Rebu
       // Not signed by enough trusted keys now: it proves nothing.
       continue;
     }
-    if ('pointer' in kind) pointers.push(kind.pointer);
+    if ('pointer' in kind) pointers.push({ pointer: kind.pointer, sha256: document.sha256 });
     else lists.push(kind.list);
   }
   return { pointers, lists };
