@@ -125,7 +125,8 @@ test('damaged cache files are removed with their signature, in one warning line'
     await repair();
     assert.equal(readdirSync(cacheDir(layout)), []);
     assert.is(warnings.length, 1);
-    assert.match(warnings[0]!, new RegExp(`^damaged document cache file\\(s\\) cache/${sha256(bytes)}, cache/d{64} .*removed, fetched afresh`));
+    assert.match(warnings[0]!, /^damaged document cache file\(s\) cache\/[0-9a-f]{64}, cache\/[0-9a-f]{64} .*removed, fetched afresh/);
+    for (const name of [sha256(bytes), 'd'.repeat(64)]) assert.ok(warnings[0]!.includes(`cache/${name}`), `names ${name}`);
     assert.is(createDocumentCache(layout).read(mirror, 'channels/stable.json'), undefined, 'not a hit');
   }));
 
