@@ -2,30 +2,40 @@
 // side file so a second tide can say who holds it, and a lock whose holder is
 // dead (kill -9) recovered at once instead of after the stale timeout.
 import lockfile from 'proper-lockfile';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { TideError } from '../errors.js';
 import { writeJsonAtomic } from '../store/atomic.js';
+import { objectOf, readRawFile, schemaProblem } from '../store/persisted-file.js';
 
-export interface LockHolder {
-  pid: number;
-  host: string;
-  command: string;
-  since: string;
-}
+/** SPEC host-layout.md#lock: the one schema of tide.lock.holder (schema 1; the oldest holders wrote none). */
+const holderSchema = z.object({
+  /** The holder's process id, on `host`. */
+  pid: z.number().int().positive(),
+  host: z.string(),
+  /** The tide command holding the lock (update, verify, daemon, …). */
+  command: z.string(),
+  /** When it took the lock (ISO 8601). */
+  since: z.string(),
+});
+
+export type LockHolder = z.infer<typeof holderSchema>;
 
 export type ReleaseLock = () => Promise<void>;
 
 const lockPath = (stateDir: string) => join(stateDir, 'tide.lock');
 const holderPath = (stateDir: string) => join(stateDir, 'tide.lock.holder');
 
-function readHolder(stateDir: string): LockHolder | undefined {
-  try {
-    return JSON.parse(readFileSync(holderPath(stateDir), 'utf8')) as LockHolder;
-  } catch {
-    return undefined;
-  }
+/** Who holds the lock: the holder, 'unknown' when the file is damaged, undefined when there is none. */
+function readHolder(stateDir: string): LockHolder | 'unknown' | undefined {
+  const raw = readRawFile(holderPath(stateDir));
+  if (raw.kind === 'missing') return undefined;
+  const { fields, reason } = objectOf(raw);
+  const parsed = holderSchema.safeParse(fields);
+  // SPEC host-layout.md#damaged-files: a damaged holder file never breaks the lock; it only hides who holds it.
+  return reason === null && schemaProblem(fields, 1) === null && parsed.success ? parsed.data : 'unknown';
 }
 
 function isAlive(pid: number): boolean {
@@ -49,7 +59,7 @@ export async function acquireStateLock(stateDir: string, command: string): Promi
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const holder = readHolder(stateDir);
-    if (holder && holder.host === hostname() && !isAlive(holder.pid)) {
+    if (holder && holder !== 'unknown' && holder.host === hostname() && !isAlive(holder.pid)) {
       // The holder died without unlocking (kill -9, power cut): its lock means nothing.
       rmSync(lockPath(stateDir), { recursive: true, force: true });
       release = await tryLock(stateDir).catch(() => { throw lockedError(stateDir, readHolder(stateDir)); });
@@ -57,15 +67,18 @@ export async function acquireStateLock(stateDir: string, command: string): Promi
       throw lockedError(stateDir, holder);
     }
   }
-  writeJsonAtomic(holderPath(stateDir), { pid: process.pid, host: hostname(), command, since: new Date().toISOString() } satisfies LockHolder);
+  // A holder "file" that is a directory cannot be renamed over: remove it first.
+  if (lstatSync(holderPath(stateDir), { throwIfNoEntry: false })?.isDirectory()) rmSync(holderPath(stateDir), { recursive: true, force: true });
+  writeJsonAtomic(holderPath(stateDir), { schema: 1, pid: process.pid, host: hostname(), command, since: new Date().toISOString() });
   return async () => {
     rmSync(holderPath(stateDir), { force: true });
     await release().catch(() => undefined);
   };
 }
 
-function lockedError(stateDir: string, holder: LockHolder | undefined): TideError {
-  const who = holder ? `pid ${holder.pid} (tide ${holder.command}, since ${holder.since})` : 'another tide process';
+function lockedError(stateDir: string, holder: LockHolder | 'unknown' | undefined): TideError {
+  const who = holder === 'unknown' ? 'another tide process (holder unknown: tide.lock.holder is damaged)'
+    : holder ? `pid ${holder.pid} (tide ${holder.command}, since ${holder.since})` : 'another tide process';
   return new TideError('locked', `${who} holds the lock`, { file: lockPath(stateDir) });
 }
 

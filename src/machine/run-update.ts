@@ -12,7 +12,7 @@ import { TideError } from '../errors.js';
 import { newPendingMarker, writePendingMarker, type PendingMarker } from './pending-marker.js';
 import { stageRelease, forgetArtifacts, bundleOf } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
-import { settlePending } from './settle-pending.js';
+import { repairStateFiles, settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
 import { checkLinkPaths } from '../plan/check-link-paths.js';
 import { rmSync } from 'node:fs';
@@ -38,6 +38,7 @@ export interface CheckResult {
  * accepted. `beforeInstall`: the caller installs what is decided (tide update).
  */
 export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest, beforeInstall = false): Promise<CheckResult> {
+  await repairStateFiles(ctx);
   const state = readHostState(ctx.layout);
   const keys = await readTrustedKeysFromConfig(ctx.config);
   const find = (freshRevocations: boolean) => findRelease({

@@ -8,12 +8,12 @@ import { readHostStatus } from '../../store/host-status.js';
 
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('status', args, { json: { type: 'boolean', default: false } });
-  const status = readHostStatus(await loadStatusConfig(configPathFrom(cli.configFlag)));
+  const status = await readHostStatus(await loadStatusConfig(configPathFrom(cli.configFlag)));
   if (wantsJson(cli, values.json)) {
     cli.out(JSON.stringify(status));
     return 0;
   }
-  const pending = status.pending ? `${status.pending.from ?? '(nothing)'} → ${status.pending.to}, phase ${status.pending.phase}, deadline ${status.pending.deadline}` : 'none';
+  const pending = status.pending ? `${status.pending.from ?? '(nothing)'} → ${status.pending.to ?? '(unknown)'}, phase ${status.pending.phase}, deadline ${status.pending.deadline ?? '(unknown)'}` : 'none';
   cli.out([
     `app:         ${status.app}`,
     `channel:     ${status.channel}`,
@@ -23,6 +23,7 @@ export const command: Command = async (args, cli) => {
     `bad:         ${status.bad.length ? status.bad.join(', ') : '(none)'}`,
     `last check:  ${status.lastCheck ?? 'never'}`,
     `last result: ${status.lastResult ?? '(none)'}`,
+    ...(status.damaged.length > 0 ? [`damaged:     ${status.damaged.join(', ')} (the next run sets them aside and rebuilds them)`] : []),
   ].join('\n'));
   return 0;
 };
