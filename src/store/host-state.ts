@@ -1,6 +1,8 @@
 // <state_dir>/state.json: what this host has accepted and done. Written atomically.
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { TideError } from '../errors.js';
+import type { AcceptedPointer, RememberedFacts } from '../trust/accepted-facts.js';
 import { writeJsonAtomic } from './atomic.js';
 import type { Layout } from './layout.js';
 
@@ -29,10 +31,12 @@ export interface ConditionalCache {
 
 export interface HostState {
   schema: 1;
-  /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted per channel. */
+  /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted per channel (kept for older tide versions; see acceptedPointers). */
   sequences: Record<string, number>;
-  /** The last accepted revocations (union of all accepted lists). */
-  revocations: { sequence: number | null; versions: string[]; keys: string[] };
+  /** trust.md#equivocation: per channel the accepted pointer's sequence, the sha256 of its bytes, and the root that accepted it. */
+  acceptedPointers: Record<string, AcceptedPointer>;
+  /** The last accepted revocations (union of all accepted lists); `root`: the root version that accepted the sequence. */
+  revocations: { sequence: number | null; versions: string[]; keys: string[]; root?: number };
   /** Versions that failed their health check here; skipped unless --force. */
   bad: string[];
   /** Every transaction, oldest first. */
@@ -55,6 +59,7 @@ export function emptyHostState(): HostState {
   return {
     schema: 1,
     sequences: {},
+    acceptedPointers: {},
     revocations: { sequence: null, versions: [], keys: [] },
     bad: [],
     history: [],
@@ -78,7 +83,11 @@ export function readHostState(layout: Layout): HostState {
   try {
     const parsed = JSON.parse(text) as Partial<HostState>;
     const empty = emptyHostState();
-    return { ...empty, ...parsed, revocations: { ...empty.revocations, ...parsed.revocations }, counters: { ...empty.counters, ...parsed.counters } };
+    return {
+      ...empty, ...parsed,
+      acceptedPointers: readAcceptedPointers((parsed as { acceptedPointers?: unknown }).acceptedPointers),
+      revocations: { ...empty.revocations, ...parsed.revocations }, counters: { ...empty.counters, ...parsed.counters },
+    };
   } catch (err) {
     throw new TideError('internal', `state file is not valid JSON: ${(err as Error).message}`, { file: layout.state });
   }
@@ -94,6 +103,43 @@ export function updateHostState(layout: Layout, change: (state: HostState) => vo
   change(state);
   writeHostState(layout, state);
   return state;
+}
+
+const acceptedPointerSchema = z.object({
+  sequence: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  root: z.number().int().min(1),
+});
+
+/** Files written before acceptedPointers existed have none; a damaged entry is dropped (sequences still holds its number). */
+function readAcceptedPointers(value: unknown): Record<string, AcceptedPointer> {
+  if (typeof value !== 'object' || value === null) return {};
+  const kept: Record<string, AcceptedPointer> = {};
+  for (const [channel, entry] of Object.entries(value)) {
+    const parsed = acceptedPointerSchema.safeParse(entry);
+    if (parsed.success) kept[channel] = parsed.data;
+  }
+  return kept;
+}
+
+/**
+ * What the trust store is handed: per channel the accepted pointer. An older tide wrote
+ * only `sequences` (or wrote a higher one since): then the sha256 is not known.
+ */
+export function rememberedFacts(state: HostState): RememberedFacts {
+  const accepted: Record<string, AcceptedPointer> = { ...state.acceptedPointers };
+  for (const [channel, sequence] of Object.entries(state.sequences)) {
+    const known = accepted[channel];
+    if (!known || known.sequence < sequence) accepted[channel] = { sequence, sha256: null, root: known?.root ?? 1 };
+  }
+  return { accepted, revocations: { ...state.revocations } };
+}
+
+/** Record what the trust store accepted; `sequences` mirrors it for older readers. A floor may lower a sequence. */
+export function recordFacts(state: HostState, facts: RememberedFacts): void {
+  state.acceptedPointers = facts.accepted;
+  state.sequences = Object.fromEntries(Object.entries(facts.accepted).map(([channel, a]) => [channel, a.sequence]));
+  state.revocations = facts.revocations;
 }
 
 const maxHistory = 200;
