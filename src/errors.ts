@@ -38,7 +38,7 @@ export type ErrorCode =
   | 'link-path'
   | 'image-ref'
   | 'hook-failed'
-  // trust.md#equivocation: one sequence, two different pointers
+  // SPEC trust.md#equivocation: one sequence, two different pointers
   | 'equivocation'
   // 4: no mirror answered
   | 'unreachable'

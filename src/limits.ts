@@ -62,7 +62,7 @@ export const limits = {
   podmanCommandTimeoutMs: 60_000,
   // Containers: index.json, manifest and config of an oci-archive are read before loading; each is small.
   ociMetadataBytes: 64 * KiB,
-  // SPEC Key rotation: a host accepts at most this many new roots in one run (the rest next run).
+  // SPEC trust.md#how-a-host-walks-the-chain: a host accepts at most this many new roots in one run (the rest next run).
   maxRootsPerRun: 32,
   // Cheap checks: while every channel pointer is unchanged (304), revocations.json is asked for at most this often.
   revocationsRecheckMs: 6 * 3_600_000,

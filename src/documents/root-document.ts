@@ -1,4 +1,4 @@
-// SPEC Key rotation (trust.md#root-documents): keys/root.<N>.json, a signed list of
+// SPEC trust.md#root-documents: keys/root.<N>.json, a signed list of
 // the keys a host trusts from version N on, with their threshold.
 // Unknown fields are ignored (zod strips them); an unknown schema is refused.
 import { z } from 'zod';
@@ -10,7 +10,7 @@ const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
 const sequence = z.number().int().nonnegative();
 
 /**
- * trust.md#sequence-floors: what a host remembered under an earlier root is replaced
+ * SPEC trust.md#sequence-floors: what a host remembered under an earlier root is replaced
  * by these floors when it accepts this root (a channel not named is forgotten).
  */
 export const rootSequencesSchema = z.object({
@@ -41,5 +41,5 @@ export type RootSequences = z.infer<typeof rootSequencesSchema>;
 export const parseRootDocument = (bytes: Uint8Array, where: ErrorPlace = {}): RootDocument =>
   parseWith(rootDocumentSchema, bytes, 'root', where);
 
-/** SPEC Key rotation: where root N lives on a mirror (and in a release tree). */
+/** SPEC trust.md#root-documents: where root N lives on a mirror (and in a release tree). */
 export const rootPath = (version: number): string => `keys/root.${version}.json`;

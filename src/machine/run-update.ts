@@ -25,7 +25,7 @@ export interface UpdateRequest {
   version?: string;
   /** SPEC commands.md#tide-update: --force ignores the rollout bucket and the bad-version list, never a signature. */
   force: boolean;
-  /** `--from FILE` (trust.md#offline-updates): the export file as the only mirror, instead of the config's. */
+  /** `--from FILE` (SPEC trust.md#offline-updates): the export file as the only mirror, instead of the config's. */
   mirrors?: string[];
 }
 

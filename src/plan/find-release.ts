@@ -47,7 +47,8 @@ export interface FoundRelease {
 
 const revocationsPath = 'revocations.json';
 
-async function findRevocations(input: FindReleaseInput): Promise<AcceptedRevocations> {
+/** Ask every mirror for revocations.json, offer each to the store, merge the newest. */
+export async function findRevocations(input: Pick<FindReleaseInput, 'mirrors' | 'client' | 'store' | 'logger' | 'cache'>): Promise<AcceptedRevocations> {
   const { store } = input;
   const answers = await askEveryMirror(input.mirrors, async (mirror) => {
     const fetched = await fetchSignedIfChanged(input.client, input.cache, mirror, revocationsPath);
@@ -55,7 +56,7 @@ async function findRevocations(input: FindReleaseInput): Promise<AcceptedRevocat
     input.cache?.remember(mirror, revocationsPath, signed);
   });
   for (const answer of answers) {
-    // SPEC Mirror tree: revocations are optional; a missing file is normal.
+    // SPEC formats.md#mirror-tree: revocations are optional; a missing file is normal.
     if ('error' in answer && answer.error.code !== 'not-found') {
       input.logger.log('warn', { event: 'revocations', message: `ignored revocations: ${answer.error.message} (mirror ${answer.mirror})` });
     }

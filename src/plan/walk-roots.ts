@@ -1,4 +1,4 @@
-// SPEC Key rotation: ask every mirror for keys/root.<N+1>.json until there is none,
+// SPEC trust.md#how-a-host-walks-the-chain: ask every mirror for keys/root.<N+1>.json until there is none,
 // hand each answer to the trust store, and store every root it accepts before the
 // next is asked for. The store decides; this only fetches and persists.
 import { isTideError, TideError } from '../errors.js';

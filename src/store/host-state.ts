@@ -33,7 +33,7 @@ export interface HostState {
   schema: 1;
   /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted per channel (kept for older tide versions; see acceptedPointers). */
   sequences: Record<string, number>;
-  /** trust.md#equivocation: per channel the accepted pointer's sequence, the sha256 of its bytes, and the root that accepted it. */
+  /** SPEC trust.md#equivocation: per channel the accepted pointer's sequence, the sha256 of its bytes, and the root that accepted it. */
   acceptedPointers: Record<string, AcceptedPointer>;
   /** The last accepted revocations (union of all accepted lists); `root`: the root version that accepted the sequence. */
   revocations: { sequence: number | null; versions: string[]; keys: string[]; root?: number };

@@ -16,7 +16,7 @@ export interface Layout {
   artifactsDir(version: string): string;
   /** Partial downloads, resumable across runs. */
   downloads: string;
-  /** SPEC Key rotation: every root accepted after the config's, as root.<N>.json and .asc. */
+  /** SPEC trust.md#how-a-host-walks-the-chain: every root accepted after the config's, as root.<N>.json and .asc. */
   roots: string;
 }
 

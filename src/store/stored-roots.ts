@@ -1,6 +1,5 @@
 // <state_dir>/roots/: every root this host accepted after the config's root 1, as
-// root.<N>.json with root.<N>.json.asc, exactly the bytes it verified. SPEC Key
-// rotation: each accepted root is stored atomically before the next one is asked for.
+// root.<N>.json with root.<N>.json.asc, exactly the bytes it verified. SPEC trust.md#how-a-host-walks-the-chain: each accepted root is stored atomically before the next one is asked for.
 // Read back through the root document's zod schema; they are verified again from the
 // config's root on every run (trust/root-chain.ts).
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';

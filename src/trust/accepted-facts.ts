@@ -6,11 +6,11 @@ import { normalizeFingerprint } from './trusted-keys.js';
 import type { TrustedRoot } from './trusted-root.js';
 
 export interface AcceptedPointer {
-  /** SPEC Channel pointer: the highest sequence accepted; a lower one is refused. */
+  /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted; a lower one is refused. */
   sequence: number;
-  /** trust.md#equivocation: sha256 of that pointer's bytes; null when not known (older state files, floors). */
+  /** SPEC trust.md#equivocation: sha256 of that pointer's bytes; null when not known (older state files, floors). */
   sha256: string | null;
-  /** trust.md#sequence-floors: the root version whose keys accepted it. */
+  /** SPEC trust.md#sequence-floors: the root version whose keys accepted it. */
   root: number;
 }
 
@@ -30,7 +30,7 @@ export interface RememberedFacts {
   revocations: AcceptedRevocations;
 }
 
-/** SPEC Revocations: a revocation is never taken back by a later list; keep the union. */
+/** SPEC formats.md#revocations: a revocation is never taken back by a later list; keep the union. */
 export function mergeRevocations(known: AcceptedRevocations, newest: Revocations, root: number): AcceptedRevocations {
   return {
     sequence: Math.max(newest.sequence, known.sequence ?? 0),
@@ -41,7 +41,7 @@ export function mergeRevocations(known: AcceptedRevocations, newest: Revocations
 }
 
 /**
- * trust.md#sequence-floors: a root that carries `sequences` replaces every sequence
+ * SPEC trust.md#sequence-floors: a root that carries `sequences` replaces every sequence
  * accepted under an older root by its floor (0 for a channel it does not name), so a
  * huge sequence signed by a key rotated away no longer locks the channel. Applied when
  * the root is accepted, and again when it is loaded (a crash in between loses nothing).

@@ -9,7 +9,7 @@ export interface PointerExpectations {
   app: string;
   channel: string;
   now: Date;
-  /** SPEC Channel pointer: what this host accepted for the channel before. */
+  /** SPEC formats.md#sequence-and-expiry: what this host accepted for the channel before. */
   accepted: AcceptedPointer | undefined;
 }
 
@@ -23,17 +23,17 @@ export function checkChannelPointer(pointer: ChannelPointer, bytes: Uint8Array, 
   if (pointer.channel !== expect.channel) {
     throw new TideError('wrong-channel', `channel pointer is for channel ${JSON.stringify(pointer.channel)}, expected ${JSON.stringify(expect.channel)}`, where);
   }
-  // SPEC Channel pointer: a host refuses an expired pointer (freeze attack).
+  // SPEC formats.md#sequence-and-expiry: a host refuses an expired pointer (freeze attack).
   if (Date.parse(pointer.expires) <= expect.now.getTime()) {
     throw new TideError('expired', `channel pointer expired at ${pointer.expires}`, where);
   }
   const accepted = expect.accepted;
   if (accepted === undefined) return;
-  // SPEC Channel pointer: refuse a lower sequence (rollback/freeze by a mirror).
+  // SPEC formats.md#sequence-and-expiry: refuse a lower sequence (rollback/freeze by a mirror).
   if (pointer.sequence < accepted.sequence) {
     throw new TideError('sequence', `channel pointer has sequence ${pointer.sequence}, this host already accepted ${accepted.sequence}`, where);
   }
-  // trust.md#equivocation: sequences strictly increase, so one sequence names one pointer.
+  // SPEC trust.md#equivocation: sequences strictly increase, so one sequence names one pointer.
   const sha256 = sha256Hex(bytes);
   if (pointer.sequence === accepted.sequence && accepted.sha256 !== null && sha256 !== accepted.sha256) {
     throw new TideError(

@@ -1,7 +1,7 @@
-// Which of several mirrors' verified answers the host trusts. SPEC Channel pointer:
+// Which of several mirrors' verified answers the host trusts. SPEC formats.md#which-pointer-wins:
 // all mirrors are asked and the valid pointer with the highest sequence wins — but
 // two different valid documents with that same sequence (or root version) mean a
-// signer equivocated or a key leaked: neither is trusted (trust.md#equivocation).
+// signer equivocated or a key leaked: neither is trusted (SPEC trust.md#equivocation).
 import { TideError, type ErrorPlace } from '../errors.js';
 import type { ChannelPointer } from '../documents/schemas.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
@@ -26,7 +26,7 @@ function refuseEquivocation<T>(answers: readonly Valid<T>[], shaOf: (v: T) => st
 }
 
 /**
- * SPEC Key rotation: the next root, when a mirror serves a valid one. No valid one and
+ * SPEC trust.md#how-a-host-walks-the-chain: the next root, when a mirror serves a valid one. No valid one and
  * some mirror says there is none: the walk ends (refusals are returned to warn about).
  * No valid one and no mirror says there is none: the refusal stands (exit 3).
  */
@@ -49,7 +49,7 @@ export interface PickedPointer {
   mirrors: string[];
 }
 
-/** SPEC Channel pointer: the highest valid sequence wins, unless two mirrors disagree about it. */
+/** SPEC formats.md#which-pointer-wins: the highest valid sequence wins, unless two mirrors disagree about it. */
 export function pickPointer(offers: readonly Offer<{ pointer: ChannelPointer; sha256: string }>[], failures: readonly TideError[], path: string): PickedPointer {
   const valid = validOf(offers);
   if (valid.length === 0) throw everyMirrorFailed([...errorsOf(offers), ...failures], path);

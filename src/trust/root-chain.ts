@@ -1,4 +1,4 @@
-// SPEC Key rotation (trust.md#how-a-host-walks-the-chain): root N+1 is trusted only
+// SPEC trust.md#how-a-host-walks-the-chain: root N+1 is trusted only
 // when `threshold` distinct keys of root N and `threshold` distinct keys of root N+1
 // itself signed its exact bytes. Pure: bytes, the trusted root and a clock value in.
 import { TideError, isTideError, type ErrorPlace } from '../errors.js';
@@ -22,7 +22,7 @@ function inRoot(err: unknown, what: string): unknown {
 }
 
 export function checkSignedSizes(bytes: Uint8Array, asc: string, what: string, where: ErrorPlace): void {
-  // SPEC Release manifest: documents over 1 MiB and signatures over 64 KiB are refused.
+  // SPEC formats.md#size-caps: documents over 1 MiB and signatures over 64 KiB are refused.
   if (bytes.byteLength > limits.maxDocumentBytes) throw new TideError('size', `${what} is larger than ${limits.maxDocumentBytes} bytes`, where);
   if (Buffer.byteLength(asc) > limits.maxSignatureBytes) throw new TideError('size', `signature is larger than ${limits.maxSignatureBytes} bytes`, where);
 }
@@ -46,7 +46,7 @@ export async function verifyNextRoot(previous: TrustedRoot, bytes: Uint8Array, a
   if (document.app !== check.app) {
     throw new TideError('wrong-app', `root ${version} is for app ${JSON.stringify(document.app)}, this host runs ${JSON.stringify(check.app)}`, where);
   }
-  // SPEC Key rotation: exactly the next version — no skipping ahead, no going back.
+  // SPEC trust.md#how-a-host-walks-the-chain: exactly the next version — no skipping ahead, no going back.
   if (document.version !== version) {
     throw new TideError('sequence', `root document says version ${document.version}, expected exactly ${version}`, where);
   }

@@ -43,6 +43,14 @@ export interface SettledPointer {
   mirrors: string[];
 }
 
+export interface VerifiedPointer {
+  pointer: ChannelPointer;
+  /** Of the pointer's bytes: one sequence, one sha256 (SPEC trust.md#equivocation). */
+  sha256: string;
+  /** The trusted keys whose signatures verified. */
+  signers: string[];
+}
+
 export const channelPath = (channel: string): string => `channels/${channel}.json`;
 const manifestPathOf = (version: string): string => `releases/${version}/manifest.json`;
 
@@ -140,7 +148,7 @@ export class TrustStore {
     }
   }
 
-  /** SPEC Key rotation: one mirror's keys/root.<N+1>.json, verified against the trusted root. */
+  /** SPEC trust.md#how-a-host-walks-the-chain: one mirror's keys/root.<N+1>.json, verified against the trusted root. */
   async offerRoot(answer: SignedAnswer): Promise<TrustedRoot> {
     const version = this.nextRootVersion();
     const where = place(answer.mirror, rootPath(version ?? this.root.version + 1));
@@ -166,13 +174,13 @@ export class TrustStore {
     return { root: picked.root, ignored: picked.ignored };
   }
 
-  /** The caller stored root `version` (SPEC: atomically, before the next is asked). */
+  /** The caller stored root `version` (SPEC trust.md#how-a-host-walks-the-chain: atomically, before the next is asked). */
   rootStored(version: number): void {
     if (this.unstoredRoot !== version) throw new TideError('out-of-order', `root ${version} is not the root waiting to be stored`);
     this.unstoredRoot = undefined;
   }
 
-  /** End of the walk. SPEC Key rotation: an expired newest root is refused. */
+  /** End of the walk. SPEC trust.md#how-a-host-walks-the-chain: an expired newest root is refused. */
   finishRoots(): void {
     this.expect('roots', 'finish the roots');
     this.refuseUnstored();
@@ -187,7 +195,7 @@ export class TrustStore {
 
   private async openSigned<T>(answer: SignedAnswer, where: ErrorPlace, what: string, parse: (bytes: Uint8Array, where: ErrorPlace) => T): Promise<{ document: T; signers: string[] }> {
     checkSignedSizes(answer.bytes, answer.asc, what, where);
-    // SPEC Release manifest: signatures are verified over the raw bytes before the JSON is parsed.
+    // SPEC formats.md#signatures-and-threshold: signatures are verified over the raw bytes before the JSON is parsed.
     const { signers } = await verifyDetached({
       data: answer.bytes, armoredSignature: answer.asc, keys: this.root.keys,
       threshold: this.root.threshold, revokedKeys: this.facts.revocations.keys, now: this.now, where,
@@ -218,25 +226,25 @@ export class TrustStore {
   // --- channel pointer ---------------------------------------------------
 
   /** One mirror's channel pointer. Offered again for the same mirror, the later answer counts. */
-  async offerPointer(answer: SignedAnswer): Promise<ChannelPointer> {
+  async offerPointer(answer: SignedAnswer): Promise<VerifiedPointer> {
     this.expect('pointer', 'accept a channel pointer');
     const where = place(answer.mirror, channelPath(this.channel));
     return this.offer(answer.mirror ?? 'cache', answer.mirror, async () => {
-      const { document } = await this.openSigned(answer, where, 'channel pointer', parseChannelPointer);
+      const { document, signers } = await this.openSigned(answer, where, 'channel pointer', parseChannelPointer);
       checkChannelPointer(document, answer.bytes, { app: this.app, channel: this.channel, now: this.now, accepted: this.facts.accepted[this.channel] }, where);
-      return { pointer: document, sha256: sha256Hex(answer.bytes) };
-    }).then((p) => p.pointer);
+      return { pointer: document, sha256: sha256Hex(answer.bytes), signers };
+    });
   }
 
   /**
-   * SPEC Channel pointer: the valid pointer with the highest sequence wins; two
+   * SPEC formats.md#which-pointer-wins: the valid pointer with the highest sequence wins; two
    * different ones with that sequence are both refused (equivocation). The winner is
    * remembered; a winner naming a revoked version is then refused.
    */
   settlePointer(failures: readonly TideError[] = []): SettledPointer {
     this.expect('pointer', 'settle the channel pointer');
     const path = channelPath(this.channel);
-    const settled = pickPointer(this.offered as Offer<{ pointer: ChannelPointer; sha256: string }>[], failures, path);
+    const settled = pickPointer(this.offered as Offer<VerifiedPointer>[], failures, path);
     this.settled = settled;
     const { sequence } = settled.pointer;
     this.facts = { ...this.facts, accepted: { ...this.facts.accepted, [this.channel]: { sequence, sha256: settled.sha256, root: this.root.version } } };
@@ -254,7 +262,7 @@ export class TrustStore {
   }
 
   private refuseRevoked(version: string, where: ErrorPlace): void {
-    // SPEC Revocations: a host never installs a revoked version.
+    // SPEC formats.md#revocations: a host never installs a revoked version.
     if (this.facts.revocations.versions.includes(version)) throw new TideError('revoked', `version ${version} is revoked`, where);
   }
 

@@ -12,13 +12,13 @@ export interface TrustedRoot {
   threshold: number;
   /** ISO 8601; null for root 1 (the config), which never expires. */
   expires: string | null;
-  /** trust.md#sequence-floors: set by a root that resets what earlier roots accepted. */
+  /** SPEC trust.md#sequence-floors: set by a root that resets what earlier roots accepted. */
   sequences?: RootSequences;
   /** The signed bytes and their signature (absent for root 1). */
   signed?: { bytes: Uint8Array; asc: string };
 }
 
-/** SPEC Key rotation: the config's keys and threshold are root version 1. */
+/** SPEC trust.md#the-root-chain: the config's keys and threshold are root version 1. */
 export function configRoot(app: string, keys: readonly TrustedKey[], threshold: number): TrustedRoot {
   return { version: 1, app, keys, threshold, expires: null };
 }

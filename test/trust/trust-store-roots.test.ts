@@ -1,4 +1,4 @@
-// The trust store's root rules (SPEC Key rotation), fed bytes only.
+// The trust store's root rules (docs/trust.md#the-root-chain), fed bytes only.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TideError } from '../../src/errors.js';

@@ -215,7 +215,7 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
     mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
     threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
   });
-  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync }));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync, rootVersion: report.rootVersion, notes: report.notes }));
   else {
     const { renderStatusTable } = await import('../../release/status-table.js');
     for (const line of renderStatusTable(report)) ctx.out(line);
