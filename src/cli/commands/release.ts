@@ -170,6 +170,7 @@ async function promote(args: string[], ctx: CliContext): Promise<number> {
     const was = promoted.previousSequence === null ? 'new channel' : `was ${promoted.previousVersion} at sequence ${promoted.previousSequence}`;
     ctx.out(`channel ${p.channel} -> ${p.version}, sequence ${p.sequence} (${was}), expires ${p.expires}${p.rollout ? `, rollout ${p.rollout.percent}%` : ''}`);
     ctx.out(`wrote ${promoted.pointerFile} and ${promoted.signatureFile}; next: tide release publish --tree ${values.tree} MIRROR...`);
+    for (const warning of promoted.warnings) ctx.out(`warning: ${warning}`);
   }
   return ExitCode.ok;
 }
