@@ -9,9 +9,11 @@ import { digestFile, inTree, readIfExists, treePaths, type FileDigest } from './
 
 /**
  * SPEC formats.md#mirror-tree: in the order a mirror receives it, a reader never sees a
- * pointer before its manifest and artifacts, nor a manifest before its artifacts.
+ * pointer before its manifest and artifacts, nor a manifest before its artifacts; and
+ * (SPEC trust.md#key-rotation-runbook) never revocations or a pointer signed by new keys
+ * before the root that makes them trusted.
  */
-export const publishStages = ['artifact', 'manifest', 'revocations', 'pointer'] as const;
+export const publishStages = ['artifact', 'manifest', 'root', 'revocations', 'pointer'] as const;
 export type PublishStage = (typeof publishStages)[number];
 
 export interface TreeFile extends FileDigest {
@@ -38,6 +40,9 @@ export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
   const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
   for (const path of walkFiles(tree, 'releases')) {
     add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');
+  }
+  for (const path of walkFiles(tree, treePaths.keysDir)) {
+    if (/^keys\/root\.[1-9]\d*\.json(\.asc)?$/.test(path)) add(path, 'root');
   }
   for (const name of [treePaths.revocations, treePaths.signatureOf(treePaths.revocations)]) {
     if (existsSync(inTree(tree, name))) add(name, 'revocations');
@@ -120,6 +125,10 @@ async function digestIfFile(path: string, size: number): Promise<FileDigest | un
 function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
   const where = { mirror, file: file.path };
   if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
+  if (file.stage === 'root') {
+    // SPEC trust.md#root-documents: root N is written once; another root N would be an equivocation.
+    throw new TideError('hash', `the mirror holds a different ${file.path}; a root is never replaced`, where);
+  }
   if (file.stage === 'artifact' || file.stage === 'manifest') {
     // SPEC formats.md#words: a release is immutable; other bytes under the same version mean two different builds.
     throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);
