@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { TideError } from '../errors.js';
 import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../documents/parse-document.js';
 import { digestFile, inTree, readIfExists, treePaths, type FileDigest } from './release-tree.js';
+import { verifyDetached } from '../trust/verify-signatures.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
 
 /**
  * SPEC formats.md#mirror-tree: in the order a mirror receives it, a reader never sees a
@@ -99,7 +101,7 @@ function checkSigned(files: readonly TreeFile[]): void {
 }
 
 /** What one mirror needs, refusing a mirror that has other bytes for an immutable file or a newer document. */
-export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[]): Promise<MirrorPlan> {
+export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[], trust?: TreeTrust): Promise<MirrorPlan> {
   const plan: MirrorPlan = { mirror, dir, copy: [], same: [] };
   for (const file of files) {
     const target = join(dir, ...file.path.split('/'));
@@ -108,7 +110,7 @@ export async function planMirror(mirror: string, dir: string, files: readonly Tr
       plan.same.push(file);
       continue;
     }
-    if (existing) refuseReplacing(file, target, mirror);
+    if (existing) await refuseReplacing(file, target, mirror, trust);
     plan.copy.push(file);
   }
   return plan;
@@ -122,7 +124,26 @@ async function digestIfFile(path: string, size: number): Promise<FileDigest | un
   return stat.size === size ? digestFile(path) : { size: stat.size, sha256: '' };
 }
 
-function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
+/** The tree's newest root and revoked keys: what hosts trust once this tree is published. */
+export interface TreeTrust {
+  root: TrustedRoot;
+  revokedKeys: readonly string[];
+  now: Date;
+}
+
+/** Would a host that trusts the tree's newest root accept these signed bytes at all? */
+async function hostsWouldTrust(bytes: Buffer, ascFile: string, trust: TreeTrust): Promise<boolean> {
+  const asc = readIfExists(ascFile);
+  if (!asc) return false;
+  try {
+    await verifyDetached({ data: bytes, armoredSignature: asc.toString('utf8'), keys: trust.root.keys, threshold: trust.root.threshold, revokedKeys: trust.revokedKeys, now: trust.now });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function refuseReplacing(file: TreeFile, target: string, mirror: string, trust?: TreeTrust): Promise<void> {
   const where = { mirror, file: file.path };
   if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
   if (file.stage === 'root') {
@@ -141,6 +162,9 @@ function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
     return; // garbage on an untrusted mirror: replace it
   }
   const ours = parse(readIfExists(file.source)!, { file: file.source }).sequence;
+  // SPEC trust.md#sequence-floors: a higher sequence signed by a key rotated away (or revoked) is refused
+  // by every host that trusts the tree's newest root: after the rotation it is the thief's, and it goes.
+  if (mirrorSequence >= ours && trust && !(await hostsWouldTrust(readIfExists(target)!, treePaths.signatureOf(target), trust))) return;
   if (mirrorSequence >= ours) {
     // SPEC formats.md#sequence-and-expiry: the sequence strictly increases; never move a mirror backwards or sideways.
     throw new TideError('sequence', `the mirror has sequence ${mirrorSequence} for ${file.path}, the tree has ${ours}: promote again to publish a newer one`, where);
