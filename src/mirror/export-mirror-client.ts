@@ -6,14 +6,13 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { Header, Pax, type HeaderData } from 'tar';
 import { TideError, type ErrorPlace } from '../errors.js';
+import { limits } from '../limits.js';
 import { downloadVerified } from './artifact-part.js';
 import type { MirrorClient } from './mirror-client.js';
 import { mirrorPathSegments } from './mirror-path.js';
 
 const BLOCK = 512;
-// An export holds a few documents and a release's artifacts; a pax header holds one long path.
-const maxMembers = 10_000;
-const maxMetaBytes = 64 * 1024;
+// Members are read in pieces of this size.
 const readChunkBytes = 1024 * 1024;
 
 interface Member { offset: number; size: number }
@@ -55,7 +54,7 @@ async function indexExport(file: string): Promise<Map<string, Member>> {
       const body = position + BLOCK;
       position = body + Math.ceil(size / BLOCK) * BLOCK;
       if (header.type === 'ExtendedHeader' || header.type === 'GlobalExtendedHeader' || header.type === 'NextFileHasLongPath') {
-        if (size > maxMetaBytes) throw damaged(file, `a metadata header of ${size} bytes`);
+        if (size > limits.maxExportMetaBytes) throw damaged(file, `a metadata header of ${size} bytes`);
         const text = (await readAt(handle, body, size)).toString('utf8');
         if (header.type === 'GlobalExtendedHeader') gex = Pax.parse(text, gex, true);
         else if (header.type === 'ExtendedHeader') ex = Pax.parse(text, ex, false);
@@ -66,7 +65,7 @@ async function indexExport(file: string): Promise<Map<string, Member>> {
       if (header.type !== 'File' && header.type !== 'OldFile') continue;
       const path = (header.path ?? '').replace(/^\.\//, '');
       if (members.has(path)) throw damaged(file, `${path} twice`);
-      if (members.size >= maxMembers) throw damaged(file, `more than ${maxMembers} files`);
+      if (members.size >= limits.maxExportMembers) throw damaged(file, `more than ${limits.maxExportMembers} files`);
       members.set(path, { offset: body, size });
     }
   } finally {

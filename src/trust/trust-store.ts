@@ -8,51 +8,19 @@ import { TideError, type ErrorPlace } from '../errors.js';
 import { limits } from '../limits.js';
 import { rootPath } from '../documents/root-document.js';
 import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../documents/parse-document.js';
-import type { ChannelPointer, ReleaseManifest, Revocations } from '../documents/schemas.js';
+import type { ReleaseManifest, Revocations } from '../documents/schemas.js';
 import { applySequenceFloors, mergeRevocations, type AcceptedPointer, type AcceptedRevocations, type RememberedFacts } from './accepted-facts.js';
 import { checkChannelPointer, checkManifest, checkManifestBytes, checkRevocations, sha256Hex } from './document-checks.js';
 import { checkSignedSizes, verifyNextRoot } from './root-chain.js';
 import type { TrustedRoot } from './trusted-root.js';
 import { verifyDetached } from './verify-signatures.js';
 import { pickPointer, pickRoot, type Offer } from './pick-offers.js';
+import {
+  channelPath, copyFacts, manifestPathOf, place, trustPhases,
+  type SettledPointer, type SignedAnswer, type TrustPhase, type TrustStoreInput, type VerifiedPointer,
+} from './trust-types.js';
 
-/** The store's phases, in the one legal order. */
-export const trustPhases = ['roots', 'revocations', 'pointer', 'manifest', 'done'] as const;
-export type TrustPhase = (typeof trustPhases)[number];
-
-/** Signed bytes as a mirror (or the local cache, without `mirror`) served them. */
-export interface SignedAnswer {
-  mirror?: string;
-  bytes: Uint8Array;
-  asc: string;
-}
-
-export interface TrustStoreInput extends RememberedFacts {
-  app: string;
-  channel: string;
-  /** The newest root this host trusts (root 1 is the config's). */
-  root: TrustedRoot;
-  /** The one reference time of this run: every expiry is checked against it. */
-  now: Date;
-}
-
-export interface SettledPointer {
-  pointer: ChannelPointer;
-  sha256: string;
-  /** The mirrors that served this very pointer, in the order they were offered. */
-  mirrors: string[];
-}
-
-export interface VerifiedPointer {
-  pointer: ChannelPointer;
-  /** Of the pointer's bytes: one sequence, one sha256 (SPEC trust.md#equivocation). */
-  sha256: string;
-  /** The trusted keys whose signatures verified. */
-  signers: string[];
-}
-
-export const channelPath = (channel: string): string => `channels/${channel}.json`;
-const manifestPathOf = (version: string): string => `releases/${version}/manifest.json`;
+export { channelPath, trustPhases, type SettledPointer, type SignedAnswer, type TrustPhase, type TrustStoreInput, type VerifiedPointer } from './trust-types.js';
 
 export class TrustStore {
   readonly app: string;
@@ -287,17 +255,6 @@ export class TrustStore {
     this.advance('manifest');
     return document;
   }
-}
-
-function place(mirror: string | undefined, file: string): ErrorPlace {
-  return mirror === undefined ? { file } : { mirror, file };
-}
-
-function copyFacts(facts: RememberedFacts): RememberedFacts {
-  return {
-    accepted: Object.fromEntries(Object.entries(facts.accepted).map(([c, a]) => [c, { ...a }])),
-    revocations: { ...facts.revocations, versions: [...facts.revocations.versions], keys: [...facts.revocations.keys] },
-  };
 }
 
 export type { AcceptedPointer, AcceptedRevocations, RememberedFacts };
