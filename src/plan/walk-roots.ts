@@ -19,6 +19,12 @@ export interface RootWalk {
   saveRoot(root: TrustedRoot): void;
 }
 
+/** A root served without its .asc is no "there is none": it is an unsigned root, refused. */
+function unsignedRoot(err: TideError, path: string): TideError {
+  if (err.code !== 'not-found' || err.where.file !== `${path}.asc`) return err;
+  return new TideError('signature', `${path} has no signature (${path}.asc not found)`, { mirror: err.where.mirror, file: path });
+}
+
 /** Walk the chain as far as the mirrors (and the per-run limit) go; returns the roots accepted. */
 export async function walkRoots(walk: RootWalk): Promise<TrustedRoot[]> {
   const accepted: TrustedRoot[] = [];
@@ -28,7 +34,7 @@ export async function walkRoots(walk: RootWalk): Promise<TrustedRoot[]> {
     const answers = await askEveryMirror(walk.mirrors, (mirror) => fetchSignedIfChanged(walk.client, undefined, mirror, path));
     const failures: TideError[] = [];
     await Promise.all(answers.map(async (answer) => {
-      if ('error' in answer) return failures.push(answer.error);
+      if ('error' in answer) return failures.push(unsignedRoot(answer.error, path));
       try {
         await walk.store.offerRoot({ mirror: answer.mirror, bytes: answer.value.bytes, asc: answer.value.asc });
       } catch (err) {

@@ -2,7 +2,7 @@
 // all mirrors are asked and the valid pointer with the highest sequence wins — but
 // two different valid documents with that same sequence (or root version) mean a
 // signer equivocated or a key leaked: neither is trusted (SPEC trust.md#equivocation).
-import { TideError, type ErrorPlace } from '../errors.js';
+import { ExitCode, TideError, type ErrorPlace } from '../errors.js';
 import type { ChannelPointer } from '../documents/schemas.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
 import { sha256Hex, shortSha } from './document-checks.js';
@@ -32,10 +32,12 @@ function refuseEquivocation<T>(answers: readonly Valid<T>[], shaOf: (v: T) => st
  */
 export function pickRoot(offers: readonly Offer<TrustedRoot>[], failures: readonly TideError[], path: string): { root?: TrustedRoot; ignored: TideError[] } {
   const valid = validOf(offers);
-  const refused = errorsOf(offers);
+  // A mirror's answer refused by the store, or refused on the way (a root without its signature).
+  const refused = [...errorsOf(offers), ...failures.filter((f) => f.exitCode === ExitCode.refused)];
+  const unanswered = failures.filter((f) => f.exitCode !== ExitCode.refused);
   if (valid.length === 0) {
-    const noneThere = failures.some((f) => f.code === 'not-found');
-    if (refused.length > 0 && !noneThere) throw everyMirrorFailed([...refused, ...failures], path);
+    const noneThere = unanswered.some((f) => f.code === 'not-found');
+    if (refused.length > 0 && !noneThere) throw everyMirrorFailed([...refused, ...unanswered], path);
     return { ignored: refused };
   }
   const shaOf = (root: TrustedRoot) => sha256Hex(root.signed!.bytes);

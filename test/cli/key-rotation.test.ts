@@ -115,16 +115,18 @@ test('a single old key below the threshold cannot rotate', () => withDrill({ tru
 const signInMirror = (side: ReleaseSide, host: HostFixture, path: string, keys: KeyFiles[]) =>
   side.ok('sign', ...keyArgs(keys), join(host.mirrorDir, path));
 
-test('a root signed only by the new keys, or only by the old, is refused', () => withDrill({}, async ({ host, side, a }) => {
+test('a root unsigned, signed only by the new keys, or only by the old, is refused', () => withDrill({}, async ({ host, side, a }) => {
   const b = await side.newKey('b');
   const root2 = { schema: 1, app: 'demo', version: 2, published: new Date().toISOString(), expires: new Date(Date.now() + 86_400_000).toISOString(), threshold: 1, keys: [b.key.publicArmored] };
   mkdirSync(join(host.mirrorDir, 'keys'), { recursive: true });
   writeFileSync(join(host.mirrorDir, 'keys', 'root.2.json'), JSON.stringify(root2, null, 2));
-  await signInMirror(side, host, 'keys/root.2.json', [b]);
   await side.build('1.1.0', [b]);
   await promote(side, '1.1.0', [b]);
   await side.publish();
   const before = await snapshotHost(host);
+  const unsigned = await host.tide(['update']);
+  assertRefused(unsigned, { exit: 3, code: 'signature', message: /keys\/root\.2\.json has no signature/, mirror: host.mirrorUrl, file: 'keys/root.2.json' });
+  await signInMirror(side, host, 'keys/root.2.json', [b]);
   const newOnly = await host.tide(['update']);
   assertRefused(newOnly, { exit: 3, code: 'signature', message: /root 2 must be signed by 1 key\(s\) of root 1: no valid signature by a trusted key/, mirror: host.mirrorUrl, file: 'keys/root.2.json' });
   await signInMirror(side, host, 'keys/root.2.json', [a]);

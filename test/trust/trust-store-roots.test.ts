@@ -145,6 +145,13 @@ test('no next root: the walk ends; a refusal next to a mirror without one is onl
   assert.equal(ignored.map((e) => e.where.mirror), ['m2']);
 });
 
+test('a refusal on the way (a root without its signature) is not "there is none"', async () => {
+  const store = await storeFor();
+  const unsigned = new TideError('signature', 'keys/root.2.json has no signature', { mirror: 'm1', file: 'keys/root.2.json' });
+  throwsWithCode(() => store.settleRoot([unsigned]), 'signature');
+  assert.equal(store.settleRoot([unsigned, notFound('m2')]).ignored, [unsigned]);
+});
+
 test('two mirrors serving different valid roots of one version: equivocation', async () => {
   const [a, b, c] = await testKeys();
   const store = await storeFor();
