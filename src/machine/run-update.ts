@@ -57,8 +57,7 @@ export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest
       });
     } finally {
       // What the store accepted (a pointer whose release is then refused included) is remembered.
-      trust.persist();
-      updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); });
+      trust.persist((s) => { s.lastCheck = ctx.now().toISOString(); });
     }
   };
   let found = await find(false);

@@ -4,7 +4,7 @@
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
 import type { Layout } from '../store/layout.js';
-import { readHostState, recordFacts, rememberedFacts, updateHostState } from '../store/host-state.js';
+import { readHostState, recordFacts, rememberedFacts, updateHostState, type HostState } from '../store/host-state.js';
 import { readStoredRoots, setRootsAside, storeRoot, storedAbove } from '../store/stored-roots.js';
 import { readTrustedKeysFromConfig } from '../machine/trusted-keys-file.js';
 import { loadRootChain } from '../trust/root-chain.js';
@@ -14,8 +14,8 @@ import type { TrustedRoot } from '../trust/trusted-root.js';
 export interface HostTrust {
   store: TrustStore;
   saveRoot(root: TrustedRoot): void;
-  /** Record what the store accepted (pointers, revocations, floors) in state.json. */
-  persist(): void;
+  /** Record what the store accepted (pointers, revocations, floors) in state.json, with `also` in the same write. */
+  persist(also?: (state: HostState) => void): void;
 }
 
 export async function openHostTrust(host: { config: Config; layout: Layout; logger: Logger; now: Date }, channel: string): Promise<HostTrust> {
@@ -34,6 +34,9 @@ export async function openHostTrust(host: { config: Config; layout: Layout; logg
   return {
     store,
     saveRoot: (root) => storeRoot(layout, root),
-    persist: () => updateHostState(layout, (state) => recordFacts(state, store.remembered())),
+    persist: (also) => updateHostState(layout, (state) => {
+      recordFacts(state, store.remembered());
+      also?.(state);
+    }),
   };
 }
