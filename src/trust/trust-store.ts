@@ -82,17 +82,14 @@ export class TrustStore {
     this.offers.clear();
   }
 
-  private record<T>(key: string, offer: Offer<T>): void {
-    this.offers.set(key, offer);
-  }
-
+  /** Verify one mirror's answer and keep the verdict: a later answer from the same mirror replaces it. */
   private async offer<T>(key: string, mirror: string | undefined, verify: () => Promise<T>): Promise<T> {
     try {
       const value = await verify();
-      this.record(key, { mirror, value });
+      this.offers.set(key, { mirror, value });
       return value;
     } catch (err) {
-      if (err instanceof TideError) this.record(key, { mirror, error: err });
+      if (err instanceof TideError) this.offers.set(key, { mirror, error: err });
       throw err;
     }
   }
