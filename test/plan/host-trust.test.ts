@@ -17,7 +17,7 @@ import type { TestKey } from '../helpers/keys.js';
 
 function hostIn(dir: string, key: TestKey) {
   writeFileSync(join(dir, 'a.pub.asc'), key.publicArmored);
-  const toml = `app = "demo"\nstate_dir = ${JSON.stringify(join(dir, 'state'))}\nmirrors = ["file:///nowhere"]\nkeys = ["a.pub.asc"]\n`;
+  const toml = `app = "demo"\nstate_dir = ${JSON.stringify(join(dir, 'state'))}\nmirrors = ["file:///nowhere"]\nkeys = ["a.pub.asc"]\n\n[health]\nprobes = "none"\n`;
   const config = parseConfig(toml, join(dir, 'tide.toml'));
   const warnings: string[] = [];
   const logger = { log: (level: string, event: LogEvent) => { if (level === 'warn') warnings.push(event.message); } };

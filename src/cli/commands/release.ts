@@ -247,7 +247,7 @@ async function rotateKeys(args: string[], ctx: CliContext): Promise<number> {
     current: values.current, currentThreshold: numberFlag(values['current-threshold'], '--current-threshold', /^[1-9]\d*$/),
     keepSequences: values['keep-sequences'] === true, signingKeys: await signingKeys(values.key, 'rotate-keys'),
   });
-  if (values.json) ctx.out(JSON.stringify(rotated));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(rotated));
   else {
     if (rotated.rootOneFile) ctx.out(`recorded the hosts' current root as ${rotated.rootOneFile}`);
     ctx.out(`root ${rotated.version}: ${rotated.fingerprints.length} key(s), threshold ${rotated.threshold}, expires ${rotated.expires}`);
@@ -266,7 +266,7 @@ async function exportRelease(args: string[], ctx: CliContext): Promise<number> {
     tree: values.tree, app: required(values.app, '--app', 'export'), channel: required(values.channel, '--channel', 'export'),
     out: required(values.out, '--out', 'export'),
   });
-  if (values.json) ctx.out(JSON.stringify(exported));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(exported));
   else {
     ctx.out(`exported ${exported.channel} -> ${exported.version} (sequence ${exported.sequence}, expires ${exported.expires}) to ${exported.file}: ${exported.paths.length} file(s), ${exported.bytes} bytes`);
     for (const warning of exported.warnings) ctx.out(`warning: ${warning}`);
