@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'link-path'
   | 'image-ref'
   | 'hook-failed'
+  // SPEC trust.md#equivocation: one sequence, two different pointers
+  | 'equivocation'
   // 4: no mirror answered
   | 'unreachable'
   | 'not-found'
@@ -47,7 +49,9 @@ export type ErrorCode =
   | 'operator-needed'
   | 'locked'
   // 1
-  | 'internal';
+  | 'internal'
+  // 1: tide asked its trust store for something out of the one legal order (a bug, never a mirror's doing)
+  | 'out-of-order';
 
 const exitByCode: Record<ErrorCode, ExitCodeValue> = {
   usage: ExitCode.usage,
@@ -69,6 +73,7 @@ const exitByCode: Record<ErrorCode, ExitCodeValue> = {
   'link-path': ExitCode.refused,
   'image-ref': ExitCode.refused,
   'hook-failed': ExitCode.refused,
+  equivocation: ExitCode.refused,
   unreachable: ExitCode.unreachable,
   'not-found': ExitCode.unreachable,
   timeout: ExitCode.unreachable,
@@ -76,6 +81,7 @@ const exitByCode: Record<ErrorCode, ExitCodeValue> = {
   'operator-needed': ExitCode.operatorNeeded,
   locked: ExitCode.locked,
   internal: ExitCode.internal,
+  'out-of-order': ExitCode.internal,
 };
 
 export interface ErrorPlace {

@@ -62,6 +62,12 @@ export const limits = {
   podmanCommandTimeoutMs: 60_000,
   // Containers: index.json, manifest and config of an oci-archive are read before loading; each is small.
   ociMetadataBytes: 64 * KiB,
+  // SPEC trust.md#how-a-host-walks-the-chain: a host accepts at most this many new roots in one run (the rest next run).
+  maxRootsPerRun: 32,
+  // `tide update --from FILE`: an export holds a few documents and one release's artifacts.
+  maxExportMembers: 10_000,
+  // `tide update --from FILE`: one pax or long-name header of an export holds one path.
+  maxExportMetaBytes: 64 * KiB,
   // Cheap checks: while every channel pointer is unchanged (304), revocations.json is asked for at most this often.
   revocationsRecheckMs: 6 * 3_600_000,
   // `tide daemon`: default [schedule] delay, the most a host waits after a cron tick (its offset is fixed per host).

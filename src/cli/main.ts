@@ -20,15 +20,15 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
 };
 
 const usage = `usage: tide <command> [options]
-  check    [--channel C] [--json]       is an update available?
-  update   [--channel C] [--version V] [--force] [--json]
+  check    [--channel C] [--from FILE] [--json]   is an update available?
+  update   [--channel C] [--version V] [--force] [--from FILE] [--json]
   verify   [--json]                     settle a pending update (run at boot)
   rollback [--json]                     back to the previous version, verified
   status   [--json]
   history  [--json]
   recover                               recreate missing containers of the current version
   daemon                                run checks and updates on [schedule]
-  release  keygen | build | sign | promote | revoke | publish | status
+  release  keygen | build | sign | promote | revoke | publish | status | rotate-keys | export
 global: --config PATH, --log-format text|json, --quiet, --verbose`;
 
 export async function main(argv: string[]): Promise<number> {

@@ -11,7 +11,8 @@ import {
   type Revocations,
 } from './schemas.js';
 
-function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string, where: ErrorPlace): T {
+/** Parse signed bytes with `schema`: size cap, JSON, schema 1, then the fields. */
+export function parseWith<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string, where: ErrorPlace): T {
   if (bytes.byteLength > limits.maxDocumentBytes) {
     throw new TideError('size', `${what} is larger than ${limits.maxDocumentBytes} bytes`, where);
   }

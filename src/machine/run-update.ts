@@ -1,8 +1,8 @@
 // `tide update` as one transaction: settle leftovers, find and verify the release,
 // decide, stage, pre-swap hook, marker, then swap → restart → probe → commit or
 // roll back. Everything that can refuse runs before the marker is written.
-import { readTrustedKeysFromConfig } from './trusted-keys-file.js';
 import { findRelease, type FoundRelease } from '../plan/find-release.js';
+import { openHostTrust } from '../plan/host-trust.js';
 import { decideUpdate, type UpdateDecision } from '../plan/decide-update.js';
 import { inRollout } from '../plan/rollout.js';
 import { readHostState, updateHostState } from '../store/host-state.js';
@@ -25,6 +25,8 @@ export interface UpdateRequest {
   version?: string;
   /** SPEC commands.md#tide-update: --force ignores the rollout bucket and the bad-version list, never a signature. */
   force: boolean;
+  /** `--from FILE` (SPEC trust.md#offline-updates): the export file as the only mirror, instead of the config's. */
+  mirrors?: string[];
 }
 
 export interface CheckResult {
@@ -40,27 +42,25 @@ export interface CheckResult {
 export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest, beforeInstall = false): Promise<CheckResult> {
   await repairStateFiles(ctx);
   const state = readHostState(ctx.layout);
-  const keys = await readTrustedKeysFromConfig(ctx.config);
-  const find = (freshRevocations: boolean) => findRelease({
-    app: ctx.config.app,
-    channel: request.channel,
-    mirrors: ctx.config.mirrors,
-    client: ctx.client,
-    trust: { keys, threshold: ctx.config.threshold, now: ctx.now() },
-    knownRevocations: readHostState(ctx.layout).revocations,
-    acceptedSequence: state.sequences[request.channel],
-    version: request.version,
-    logger: ctx.logger,
-    // Cheap checks: an unchanged pointer costs each mirror one conditional request.
-    cache: createDocumentCache(ctx.layout),
-    freshRevocations,
-  }).then((found) => {
-    updateHostState(ctx.layout, (s) => {
-      if (found.pointer) s.sequences[request.channel] = Math.max(s.sequences[request.channel] ?? 0, found.pointer.sequence);
-      s.revocations = found.revocations;
-    });
-    return found;
-  }).finally(() => updateHostState(ctx.layout, (s) => { s.lastCheck = ctx.now().toISOString(); }));
+  const find = async (freshRevocations: boolean) => {
+    const trust = await openHostTrust({ config: ctx.config, layout: ctx.layout, logger: ctx.logger, now: ctx.now() }, request.channel);
+    try {
+      return await findRelease({
+        mirrors: request.mirrors ?? ctx.config.mirrors,
+        client: ctx.client,
+        store: trust.store,
+        saveRoot: trust.saveRoot,
+        version: request.version,
+        logger: ctx.logger,
+        // Cheap checks: an unchanged pointer costs each mirror one conditional request. Not for an export file.
+        cache: request.mirrors ? undefined : createDocumentCache(ctx.layout),
+        freshRevocations,
+      });
+    } finally {
+      // What the store accepted (a pointer whose release is then refused included) is remembered.
+      trust.persist((s) => { s.lastCheck = ctx.now().toISOString(); });
+    }
+  };
   let found = await find(false);
   let decision = decide(ctx, request, state.bad, found);
   // SPEC formats.md#revocations: a host never installs a revoked version. A cheap check may have

@@ -1,34 +1,36 @@
-// The fetch half of `tide check` and `tide update`: ask every mirror for the
-// channel pointer (and, when it changed or is due, the revocations), keep what
-// verifies, pick the highest sequence, then take the manifest the winning pointer
-// names from the local cache or a mirror. With a DocumentCache a check where
+// The fetch half of `tide check` and `tide update`: ask every mirror for the channel
+// pointer (and, when it changed or is due, the next roots and the revocations), hand
+// every answer to the trust store, then take the manifest the trusted pointer names
+// from the local cache or a mirror. The store makes every trust decision; this
+// module only fetches, caches and orders mirrors. With a DocumentCache a check where
 // nothing changed costs each mirror one conditional request.
 import { ExitCode, TideError, isTideError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
-import type { ChannelPointer, ReleaseManifest, Revocations } from '../documents/schemas.js';
-import { openChannelPointer, openReleaseManifest, openRevocations, type TrustContext } from '../trust/open-signed.js';
-import { checkChannelPointer, checkManifest, checkManifestBytes, checkRevocations } from './check-documents.js';
+import type { ChannelPointer, ReleaseManifest } from '../documents/schemas.js';
 import type { Logger } from '../log/logger.js';
 import type { DocumentCache } from '../store/document-cache.js';
+import { channelPath, type TrustStore } from '../trust/trust-store.js';
+import type { AcceptedRevocations } from '../trust/accepted-facts.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
+import { askEveryMirror, type MirrorAnswer } from './ask-mirrors.js';
 import { fetchSigned, fetchSignedIfChanged, openFetched, type FetchedSigned } from './fetch-signed.js';
+import { walkRoots } from './walk-roots.js';
 
 export interface FindReleaseInput {
-  app: string;
-  channel: string;
   mirrors: readonly string[];
   client: MirrorClient;
-  trust: Omit<TrustContext, 'revokedKeys'>;
-  /** Revocations this host already accepted. */
-  knownRevocations: { sequence: number | null; versions: string[]; keys: string[] };
-  acceptedSequence: number | undefined;
+  /** Fresh for this run: the host's trusted root and remembered facts, one `now`. */
+  store: TrustStore;
+  /** Persist a root the store accepted (before the next one is asked for). */
+  saveRoot(root: TrustedRoot): void;
   /** `tide update --version V`: skip the channel pointer and fetch that release's manifest. */
   version?: string;
   logger: Logger;
   /** Verified documents and mirror validators from earlier checks; without it every check fetches everything. */
   cache?: DocumentCache;
-  /** Ask for revocations whatever the cache says: before anything is installed. */
+  /** Ask for roots and revocations whatever the cache says: before anything is installed. */
   freshRevocations?: boolean;
 }
 
@@ -38,112 +40,82 @@ export interface FoundRelease {
   manifest: ReleaseManifest;
   /** Mirrors ordered for downloads: those that served the winning pointer first. */
   mirrors: string[];
-  revocations: { sequence: number | null; versions: string[]; keys: string[] };
-  /** The revocations were asked for in this run (not taken from an earlier one). */
+  revocations: AcceptedRevocations;
+  /** The revocations (and the next roots) were asked for in this run. */
   revocationsFresh: boolean;
 }
 
-type MirrorAnswer<T> = { mirror: string; value: T } | { mirror: string; error: TideError };
+const revocationsPath = 'revocations.json';
 
-async function askEveryMirror<T>(mirrors: readonly string[], ask: (mirror: string) => Promise<T>): Promise<MirrorAnswer<T>[]> {
-  return Promise.all(
-    mirrors.map(async (mirror) => {
-      try {
-        return { mirror, value: await ask(mirror) };
-      } catch (err) {
-        const error = isTideError(err) ? err.at({ mirror }) : new TideError('internal', String((err as Error)?.message ?? err), { mirror });
-        return { mirror, error };
-      }
-    }),
-  );
-}
-
-async function findRevocations(input: FindReleaseInput): Promise<FoundRelease['revocations']> {
-  const known = input.knownRevocations;
-  const trust: TrustContext = { ...input.trust, revokedKeys: known.keys };
-  const path = 'revocations.json';
+/** Ask every mirror for revocations.json, offer each to the store, merge the newest. */
+export async function findRevocations(input: Pick<FindReleaseInput, 'mirrors' | 'client' | 'store' | 'logger' | 'cache'>): Promise<AcceptedRevocations> {
+  const { store } = input;
   const answers = await askEveryMirror(input.mirrors, async (mirror) => {
-    const fetched = await fetchSignedIfChanged(input.client, input.cache, mirror, path);
-    const where = { mirror, file: path };
-    const { document, signed } = await openFetched(input.client, mirror, path, fetched, async (bytes, asc) => (await openRevocations(bytes, asc, trust, where)).document);
-    input.cache?.remember(mirror, path, signed);
-    checkRevocations(document, { app: input.app, now: trust.now, acceptedSequence: known.sequence ?? undefined }, where);
-    return document;
+    const fetched = await fetchSignedIfChanged(input.client, input.cache, mirror, revocationsPath);
+    const { signed } = await openFetched(input.client, mirror, revocationsPath, fetched, (bytes, asc) => store.offerRevocations({ mirror, bytes, asc }));
+    input.cache?.remember(mirror, revocationsPath, signed);
   });
-  let newest: Revocations | undefined;
   for (const answer of answers) {
-    if ('error' in answer) {
-      // SPEC formats.md#mirror-tree: revocations are optional; a missing file is normal.
-      if (answer.error.code !== 'not-found') input.logger.log('warn', { event: 'revocations', message: `ignored revocations: ${answer.error.message} (mirror ${answer.mirror})` });
-      continue;
+    // SPEC formats.md#mirror-tree: revocations are optional; a missing file is normal.
+    if ('error' in answer && answer.error.code !== 'not-found') {
+      input.logger.log('warn', { event: 'revocations', message: `ignored revocations: ${answer.error.message} (mirror ${answer.mirror})` });
     }
-    if (!newest || answer.value.sequence > newest.sequence) newest = answer.value;
   }
-  const merged = newest ? mergeRevocations(known, newest) : known;
+  const merged = store.settleRevocations();
   // Asked for now; unless no mirror could even be reached, the next cheap check may skip asking.
   if (answers.some((a) => 'value' in a || a.error.exitCode !== ExitCode.unreachable || a.error.code === 'not-found')) {
-    input.cache?.acceptRevocations(merged, input.trust.now);
+    input.cache?.acceptRevocations(merged, store.now);
   }
   return merged;
 }
 
-// A revocation is never taken back by a later list: keep the union.
-function mergeRevocations(known: FoundRelease['revocations'], newest: Revocations): FoundRelease['revocations'] {
-  return {
-    sequence: Math.max(newest.sequence, known.sequence ?? 0),
-    versions: [...new Set([...known.versions, ...newest.versions])].sort(),
-    keys: [...new Set([...known.keys, ...newest.keys.map((k) => k.replace(/\s+/g, '').toLowerCase())])].sort(),
-  };
-}
-
 /**
- * Revocations are asked for when a pointer changed (before a new pointer is trusted),
- * when this host has no cache, and otherwise every limits.revocationsRecheckMs:
- * a no-op check costs each mirror one request, and a revoked key or version that
- * comes without a new pointer is still seen within that time.
+ * Roots and revocations are asked for when a pointer changed (before a new pointer is
+ * trusted), when this host has no cache, when the newest root has expired, and
+ * otherwise every limits.revocationsRecheckMs: a no-op check costs each mirror one
+ * request, and a rotation or revocation that comes without a new pointer is still
+ * seen within that time.
  */
-function revocationsDue(input: FindReleaseInput, anyChanged: boolean): boolean {
+function rootsAndRevocationsDue(input: FindReleaseInput, anyChanged: boolean): boolean {
   if (!input.cache || anyChanged || input.freshRevocations) return true;
+  const now = input.store.now.getTime();
+  const expires = input.store.trustedRoot.expires;
+  if (expires !== null && Date.parse(expires) <= now) return true;
   const checked = input.cache.revocationsCheckedAt();
-  const now = input.trust.now.getTime();
   return checked === null || checked.getTime() > now || now - checked.getTime() >= limits.revocationsRecheckMs;
 }
 
-async function verifyPointers(input: FindReleaseInput, trust: TrustContext, fetched: MirrorAnswer<FetchedSigned>[]): Promise<{ pointer: ChannelPointer; winners: string[] }> {
-  const path = channelPath(input.channel);
-  const answers = await Promise.all(fetched.map(async (answer): Promise<MirrorAnswer<ChannelPointer>> => {
-    if ('error' in answer) return answer;
+/** Offer every mirror's pointer to the store (cached bytes verified again), then let it pick. */
+async function trustedPointer(input: FindReleaseInput, fetched: MirrorAnswer<FetchedSigned>[]): Promise<{ pointer: ChannelPointer; winners: string[] }> {
+  const path = channelPath(input.store.channel);
+  const failures: TideError[] = [];
+  await Promise.all(fetched.map(async (answer) => {
+    if ('error' in answer) {
+      failures.push(answer.error);
+      input.logger.log('warn', { event: 'check', message: `mirror ${answer.mirror}: ${answer.error.message}` });
+      return;
+    }
     const { mirror, value } = answer;
-    const where = { mirror, file: path };
     try {
       // Fresh or cached, the bytes are verified now: a 304 never bypasses the signature or `expires`.
-      const { document, signed } = await openFetched(input.client, mirror, path, value, async (bytes, asc) => (await openChannelPointer(bytes, asc, trust, where)).document);
+      const { signed } = await openFetched(input.client, mirror, path, value, (bytes, asc) => input.store.offerPointer({ mirror, bytes, asc }));
       input.cache?.remember(mirror, path, signed);
-      checkChannelPointer(document, { app: input.app, channel: input.channel, now: trust.now, acceptedSequence: input.acceptedSequence }, where);
-      return { mirror, value: document };
     } catch (err) {
-      return { mirror, error: isTideError(err) ? err.at(where) : new TideError('internal', String((err as Error)?.message ?? err), where) };
+      if (!isTideError(err)) throw err;
+      input.logger.log('warn', { event: 'check', message: `mirror ${mirror}: ${err.message}` });
     }
   }));
-  const valid = answers.flatMap((a) => ('value' in a ? [a] : []));
-  for (const a of answers) if ('error' in a) input.logger.log('warn', { event: 'check', message: `mirror ${a.mirror}: ${a.error.message}` });
-  if (valid.length === 0) throw everyMirrorFailed(answers.flatMap((a) => ('error' in a ? [a.error] : [])), path);
-  // SPEC formats.md#which-pointer-wins: the valid pointer with the highest sequence wins.
-  const best = valid.reduce((a, b) => (b.value.sequence > a.value.sequence ? b : a));
-  const winners = valid.filter((a) => a.value.sequence === best.value.sequence && a.value.version === best.value.version).map((a) => a.mirror);
-  return { pointer: best.value, winners };
+  const settled = input.store.settlePointer(failures);
+  return { pointer: settled.pointer, winners: settled.mirrors };
 }
 
-/** The manifest the pointer pins by sha256, verified again from the local cache; undefined to fetch it. */
-async function cachedManifest(input: FindReleaseInput, trust: TrustContext, pointer: ChannelPointer): Promise<ReleaseManifest | undefined> {
-  const cached = input.cache?.readPinned(pointer.manifest.sha256);
+/** The manifest the pointer pins by sha256, from the local cache (verified again); undefined to fetch it. */
+async function cachedManifest(input: FindReleaseInput): Promise<ReleaseManifest | undefined> {
+  const { sha256 } = input.store.wantedManifest();
+  const cached = sha256 === undefined ? undefined : input.cache?.readPinned(sha256);
   if (!cached) return undefined;
-  const where = { file: pointer.manifest.path };
   try {
-    checkManifestBytes(cached.bytes, pointer, where);
-    const { document } = await openReleaseManifest(cached.bytes, cached.asc, trust, where);
-    checkManifest(document, { app: input.app, version: pointer.version }, where);
-    return document;
+    return await input.store.acceptManifest(cached);
   } catch (err) {
     if (!isTideError(err)) throw err;
     input.logger.log('debug', { event: 'manifest', message: `cached manifest not used: ${err.message}` });
@@ -151,46 +123,45 @@ async function cachedManifest(input: FindReleaseInput, trust: TrustContext, poin
   }
 }
 
-async function findManifest(input: FindReleaseInput, trust: TrustContext, version: string, mirrors: string[], pointer?: ChannelPointer): Promise<ReleaseManifest> {
-  const path = pointer?.manifest.path ?? `releases/${version}/manifest.json`;
+async function findManifest(input: FindReleaseInput, mirrors: readonly string[]): Promise<ReleaseManifest> {
+  const wanted = input.store.wantedManifest();
   const errors: TideError[] = [];
   for (const mirror of mirrors) {
-    const where = { mirror, file: path };
     try {
-      const signed = await fetchSigned(input.client, mirror, path, pointer ? Math.min(pointer.manifest.size, limits.maxDocumentBytes) : limits.maxDocumentBytes);
-      if (pointer) checkManifestBytes(signed.bytes, pointer, where);
-      const { document } = await openReleaseManifest(signed.bytes, signed.asc, trust, where);
-      checkManifest(document, { app: input.app, version }, where);
-      if (pointer) input.cache?.rememberPinned(signed);
-      return document;
+      const signed = await fetchSigned(input.client, mirror, wanted.path, wanted.maxBytes);
+      const manifest = await input.store.acceptManifest({ mirror, ...signed });
+      if (wanted.sha256) input.cache?.rememberPinned(signed);
+      return manifest;
     } catch (err) {
       if (!isTideError(err)) throw err;
-      errors.push(err.at(where));
+      errors.push(err.at({ mirror, file: wanted.path }));
       input.logger.log('warn', { event: 'manifest', message: `mirror ${mirror}: ${err.message}` });
     }
   }
-  throw everyMirrorFailed(errors, path);
+  throw everyMirrorFailed(errors, wanted.path);
 }
 
-const channelPath = (channel: string): string => `channels/${channel}.json`;
-
 export async function findRelease(input: FindReleaseInput): Promise<FoundRelease> {
+  const { store } = input;
   if (input.version) {
+    await walkRoots(input);
+    store.finishRoots();
     const revocations = await findRevocations(input);
-    const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
-    const manifest = await findManifest(input, trust, input.version, [...input.mirrors]);
+    store.pinVersion(input.version);
+    const manifest = await findManifest(input, input.mirrors);
     return { manifest, mirrors: [...input.mirrors], revocations, revocationsFresh: true };
   }
   // Cheap check: one conditional request per mirror; the rest only when something changed.
-  const fetched = await askEveryMirror(input.mirrors, (mirror) => fetchSignedIfChanged(input.client, input.cache, mirror, channelPath(input.channel)));
+  const fetched = await askEveryMirror(input.mirrors, (mirror) => fetchSignedIfChanged(input.client, input.cache, mirror, channelPath(store.channel)));
   const anyChanged = fetched.some((a) => 'value' in a && a.value.changed);
-  // Revocations before any pointer is verified: a revoked key must not vouch for a new pointer.
-  const revocationsFresh = revocationsDue(input, anyChanged);
-  const revocations = revocationsFresh ? await findRevocations(input) : input.knownRevocations;
-  const trust: TrustContext = { ...input.trust, revokedKeys: revocations.keys };
-  const { pointer, winners } = await verifyPointers(input, trust, fetched);
+  // Roots, then revocations, before any pointer is trusted: a rotated or revoked key must not vouch for it.
+  const fresh = rootsAndRevocationsDue(input, anyChanged);
+  if (fresh) await walkRoots(input);
+  store.finishRoots();
+  const revocations = fresh ? await findRevocations(input) : store.settleRevocations();
+  const { pointer, winners } = await trustedPointer(input, fetched);
   const mirrors = [...winners, ...input.mirrors.filter((m) => !winners.includes(m))];
-  const manifest = (await cachedManifest(input, trust, pointer)) ?? (await findManifest(input, trust, pointer.version, mirrors, pointer));
+  const manifest = (await cachedManifest(input)) ?? (await findManifest(input, mirrors));
   input.cache?.prune(input.mirrors);
-  return { pointer, manifest, mirrors, revocations, revocationsFresh };
+  return { pointer, manifest, mirrors, revocations, revocationsFresh: fresh };
 }

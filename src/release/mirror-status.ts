@@ -1,22 +1,29 @@
 // `tide release status`: what every mirror serves for each channel, checked as a
-// host would check it (signature, threshold, expiry, app and channel), and
-// whether the mirrors agree.
-// SPEC formats.md#which-pointer-wins: all mirrors are asked; the valid pointer
-// with the highest sequence wins — a mirror behind it is stale.
+// host would check it — by the same trust store: the roots the mirrors publish
+// walked from the given keys, their revocations applied, then each pointer
+// (signature, threshold, expiry, app and channel) — and whether the mirrors agree.
+// SPEC formats.md#which-pointer-wins: all mirrors are asked; the valid pointer with the highest
+// sequence wins — a mirror behind it is stale, one with other bytes at that
+// sequence is equivocating (SPEC trust.md#equivocation).
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, TideError, type ErrorCode, type ExitCodeValue } from '../errors.js';
 import { limits } from '../limits.js';
+import type { Logger } from '../log/logger.js';
 import { createMirrorClient, type MirrorClient } from '../mirror/mirror-client.js';
 import { mirrorScheme } from '../mirror/mirror-path.js';
-import { openChannelPointer } from '../trust/open-signed.js';
-import { readTrustedKeys, type TrustedKey } from '../trust/trusted-keys.js';
+import { parseChannelPointer } from '../documents/parse-document.js';
+import { findRevocations } from '../plan/find-release.js';
+import { walkRoots } from '../plan/walk-roots.js';
+import { readTrustedKeys } from '../trust/trusted-keys.js';
+import { configRoot } from '../trust/trusted-root.js';
+import { TrustStore } from '../trust/trust-store.js';
 import { checkName, treePaths } from './release-tree.js';
 
 export interface StatusRequest {
   mirrors: readonly string[];
-  /** Armored public key files: the keys hosts trust. */
+  /** Armored public key files: the keys hosts trust (their root 1). */
   keyFiles: readonly string[];
   /** Distinct trusted keys that must sign, as in the hosts' config; default 1. */
   threshold?: number;
@@ -38,7 +45,7 @@ export interface ChannelStatusRow {
   sequence: number | null;
   /** sha256 of the pointer bytes: two mirrors agree when these match. */
   pointerSha256: string | null;
-  /** The signature (threshold, revocation-free) verified and the pointer parsed for this app and channel. */
+  /** The signature verified (newest root, threshold, revoked keys ignored) and the pointer parsed for this app and channel. */
   valid: boolean;
   /** Trusted keys whose signatures verified. */
   signers: string[];
@@ -57,6 +64,10 @@ export interface StatusReport {
   rows: ChannelStatusRow[];
   allInSync: boolean;
   exitCode: ExitCodeValue;
+  /** The root the rows were checked with (1: the given keys). */
+  rootVersion: number;
+  /** Roots or revocations a host would ignore, one line each. */
+  notes: string[];
 }
 
 export async function mirrorStatus(request: StatusRequest): Promise<StatusReport> {
@@ -67,22 +78,40 @@ export async function mirrorStatus(request: StatusRequest): Promise<StatusReport
   const channels = (request.channels?.length ? [...request.channels] : discoverChannels(request.mirrors)).map((c) => checkName('channel', c));
   const now = request.now ?? new Date();
   const client = request.client ?? createMirrorClient();
-  const context: RowContext = { keys, threshold: request.threshold ?? 1, app: request.app, now, client };
-  const rows = await Promise.all(channels.flatMap((channel) => request.mirrors.map((mirror) => checkRow(mirror, channel, context))));
-  for (const channel of channels) compareMirrors(rows.filter((r) => r.channel === channel));
+  const fetched = await Promise.all(channels.flatMap((channel) => request.mirrors.map((mirror) => fetchPointer(client, mirror, channel))));
+  const app = request.app ?? appNamedBy(fetched) ?? 'unknown';
+  const notes: string[] = [];
+  const logger: Logger = { log: (level, event) => { if (level === 'warn') notes.push(event.message); } };
+  const threshold = request.threshold ?? 1;
+  if (threshold > keys.length) throw new TideError('usage', `--threshold ${threshold} is more than the ${keys.length} key(s) given`);
+  // One store, as a host with no memory would have: roots, then revocations, then each channel.
+  const store = new TrustStore({ app, channel: channels[0]!, root: configRoot(app, keys, threshold), now, accepted: {}, revocations: { sequence: null, versions: [], keys: [] } });
+  await walkRoots({ mirrors: request.mirrors, client, store, logger, saveRoot: () => undefined });
+  store.finishRoots();
+  await findRevocations({ mirrors: request.mirrors, client, store, logger });
+  const rows: ChannelStatusRow[] = [];
+  for (const channel of channels) {
+    const channelStore = store.forChannel(channel);
+    const channelRows = await Promise.all(fetched.filter((f) => f.channel === channel).map((f) => checkRow(channelStore, f, now)));
+    compareMirrors(channelRows);
+    applyVerdict(channelStore, channelRows);
+    rows.push(...channelRows);
+  }
   const allInSync = rows.every((r) => r.sync === 'yes');
-  return { rows, allInSync, exitCode: statusExitCode(rows) };
+  return { rows, allInSync, exitCode: statusExitCode(rows), rootVersion: store.trustedRoot.version, notes };
 }
 
 /**
  * Exit codes of `tide release status`, worst first:
- *   3  a pointer is refused: bad signature, below threshold, expired, wrong app or channel, unreadable
+ *   3  a pointer is refused: bad signature, below threshold, expired, wrong app or channel,
+ *      equivocation, a revoked version, unreadable
  *   4  a mirror is unreachable, timed out, or does not serve the channel
- *   1  every answer is valid, but the mirrors disagree (one is behind or differs)
+ *   1  every answer is valid, but the mirrors disagree (one is behind)
  *   0  every mirror serves the same valid, unexpired pointer for every channel
  */
 export function statusExitCode(rows: readonly ChannelStatusRow[]): ExitCodeValue {
-  if (rows.some((r) => r.sync === 'invalid' || r.expired)) return ExitCode.refused;
+  const refused = (r: ChannelStatusRow) => r.problem !== null && new TideError(r.problem.code, '').exitCode === ExitCode.refused;
+  if (rows.some((r) => r.sync === 'invalid' || r.expired || refused(r))) return ExitCode.refused;
   if (rows.some((r) => r.sync === 'unreachable' || r.sync === 'missing')) return ExitCode.unreachable;
   if (rows.some((r) => r.sync !== 'yes')) return ExitCode.internal;
   return ExitCode.ok;
@@ -114,43 +143,65 @@ function discoverChannels(mirrors: readonly string[]): string[] {
   return [...found].sort();
 }
 
-interface RowContext {
-  keys: TrustedKey[];
-  threshold: number;
-  app: string | undefined;
-  now: Date;
-  client: MirrorClient;
+type FetchedPointer = { mirror: string; channel: string } & ({ bytes: Buffer; asc: string } | { error: TideError });
+
+async function fetchPointer(client: MirrorClient, mirror: string, channel: string): Promise<FetchedPointer> {
+  const path = treePaths.channel(channel);
+  try {
+    const [pointer, signature] = await Promise.all([
+      client.fetchDocument(mirror, path, limits.maxDocumentBytes),
+      client.fetchDocument(mirror, treePaths.signatureOf(path), limits.maxSignatureBytes),
+    ]);
+    return { mirror, channel, bytes: pointer.bytes, asc: signature.bytes.toString('utf8') };
+  } catch (err) {
+    if (!(err instanceof TideError) || err.code === 'internal') throw err;
+    return { mirror, channel, error: err };
+  }
 }
 
-async function checkRow(mirror: string, channel: string, context: RowContext): Promise<ChannelStatusRow> {
-  const row: ChannelStatusRow = {
+/** Without --app: the app the first readable pointer names (it is then verified like any other). */
+function appNamedBy(fetched: readonly FetchedPointer[]): string | undefined {
+  for (const f of fetched) {
+    if ('error' in f) continue;
+    try {
+      return parseChannelPointer(f.bytes).app;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+function emptyRow(mirror: string, channel: string): ChannelStatusRow {
+  return {
     mirror, channel, version: null, sequence: null, pointerSha256: null, valid: false, signers: [],
     expires: null, expiresInMs: null, expired: false, sync: 'invalid', syncText: '', problem: null,
   };
-  const path = treePaths.channel(channel);
+}
+
+// Refused after the signature verified: what the pointer says can be shown.
+const signedButRefused: readonly ErrorCode[] = ['expired', 'wrong-app', 'wrong-channel'];
+
+async function checkRow(store: TrustStore, fetched: FetchedPointer, now: Date): Promise<ChannelStatusRow> {
+  const row = emptyRow(fetched.mirror, fetched.channel);
+  if ('error' in fetched) {
+    row.problem = { code: fetched.error.code, message: fetched.error.message };
+    row.sync = fetched.error.code === 'not-found' ? 'missing' : fetched.error.exitCode === ExitCode.unreachable ? 'unreachable' : 'invalid';
+    return row;
+  }
+  row.pointerSha256 = createHash('sha256').update(fetched.bytes).digest('hex');
+  const show = (p: { version: string; sequence: number; expires: string }) => {
+    Object.assign(row, { version: p.version, sequence: p.sequence, expires: p.expires, expiresInMs: Date.parse(p.expires) - now.getTime() });
+  };
   try {
-    const [pointerDoc, signatureDoc] = await Promise.all([
-      context.client.fetchDocument(mirror, path, limits.maxDocumentBytes),
-      context.client.fetchDocument(mirror, treePaths.signatureOf(path), limits.maxSignatureBytes),
-    ]);
-    row.pointerSha256 = createHash('sha256').update(pointerDoc.bytes).digest('hex');
-    const trust = { keys: context.keys, threshold: context.threshold, revokedKeys: [], now: context.now };
-    const { document: pointer, signers } = await openChannelPointer(pointerDoc.bytes, signatureDoc.bytes.toString('utf8'), trust, { mirror, file: path });
-    Object.assign(row, { version: pointer.version, sequence: pointer.sequence, signers, expires: pointer.expires });
-    row.expiresInMs = Date.parse(pointer.expires) - context.now.getTime();
-    if (context.app !== undefined && pointer.app !== context.app) {
-      throw new TideError('wrong-app', `expected app ${context.app}, found ${pointer.app}`, { mirror, file: path });
-    }
-    if (pointer.channel !== channel) throw new TideError('wrong-channel', `expected channel ${channel}, found ${pointer.channel}`, { mirror, file: path });
-    row.valid = true;
-    if (row.expiresInMs <= 0) {
-      row.expired = true;
-      row.problem = { code: 'expired', message: `expired at ${pointer.expires}` };
-    }
+    const { pointer, signers } = await store.offerPointer({ mirror: fetched.mirror, bytes: fetched.bytes, asc: fetched.asc });
+    show(pointer);
+    Object.assign(row, { valid: true, signers });
   } catch (err) {
     if (!(err instanceof TideError) || err.code === 'internal') throw err;
     row.problem = { code: err.code, message: err.message };
-    row.sync = err.code === 'not-found' ? 'missing' : err.exitCode === ExitCode.unreachable ? 'unreachable' : 'invalid';
+    if (signedButRefused.includes(err.code)) show(parseChannelPointer(fetched.bytes));
+    if (err.code === 'expired') Object.assign(row, { valid: true, expired: true, problem: { code: 'expired', message: `expired at ${row.expires}` } });
   }
   return row;
 }
@@ -173,6 +224,24 @@ function compareMirrors(rows: ChannelStatusRow[]): void {
     } else {
       row.sync = 'yes';
       row.syncText = 'yes';
+    }
+  }
+}
+
+/** What a host would conclude from these rows: equivocation or a revoked version refuses the channel. */
+function applyVerdict(store: TrustStore, rows: ChannelStatusRow[]): void {
+  try {
+    store.settlePointer();
+  } catch (err) {
+    if (!(err instanceof TideError)) throw err;
+    if (err.code !== 'equivocation' && err.code !== 'revoked') return; // every row already says why
+    const best = Math.max(...rows.filter((r) => r.valid && !r.expired).map((r) => r.sequence!));
+    for (const row of rows.filter((r) => r.valid && r.sequence === best)) {
+      row.problem = { code: err.code, message: err.message };
+      if (err.code === 'equivocation') {
+        row.sync = 'differs';
+        row.syncText = `no (equivocation, seq ${best})`;
+      }
     }
   }
 }

@@ -12,6 +12,7 @@ import {
 } from './release-tree.js';
 import { signDetached, type SigningKey } from './sign-files.js';
 import { readRevocations, refuseRevokedSigners } from './revoke-releases.js';
+import { recheckAsHost } from './host-recheck.js';
 
 export interface PromoteRequest {
   tree: string;
@@ -33,6 +34,10 @@ export interface PromotedChannel {
   /** The sequence of the pointer this one replaces, or null for a new channel. */
   previousSequence: number | null;
   previousVersion: string | null;
+  /** The root of the tree the pointer and manifest were re-checked with (1: the signing keys). */
+  checkedWithRoot: number;
+  /** What hosts would ignore with a warning (revocations signed by keys no longer trusted). */
+  warnings: string[];
 }
 
 export async function promoteChannel(request: PromoteRequest): Promise<PromotedChannel> {
@@ -67,9 +72,16 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
   const pointerBytes = Buffer.from(JSON.stringify(pointer, null, 2) + '\n');
   const pointerFile = inTree(request.tree, pointerPath);
   const signatureFile = treePaths.signatureOf(pointerFile);
+  const pointerAsc = await signDetached(pointerBytes, request.signingKeys, now);
+  // Checked as a host would check it (newest root of the tree, revocations) before anything is written.
+  const manifestAsc = readIfExists(inTree(request.tree, treePaths.signatureOf(manifestPath)))!.toString('utf8');
+  const recheck = await recheckAsHost({
+    tree: request.tree, app, channel, now, signingKeys: request.signingKeys,
+    pointer: { bytes: pointerBytes, asc: pointerAsc }, manifest: { bytes: manifestBytes, asc: manifestAsc },
+  });
   mkdirSync(inTree(request.tree, 'channels'), { recursive: true, mode: 0o755 });
   // The signature first, as publish does: whoever reads the new pointer finds its signature.
-  writeFileAtomic(signatureFile, await signDetached(pointerBytes, request.signingKeys, now));
+  writeFileAtomic(signatureFile, pointerAsc);
   writeFileAtomic(pointerFile, pointerBytes);
   return {
     pointer,
@@ -77,6 +89,8 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
     signatureFile,
     previousSequence: previous?.sequence ?? null,
     previousVersion: previous?.version ?? null,
+    checkedWithRoot: recheck.rootVersion,
+    warnings: recheck.warnings,
   };
 }
 

@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { TideError } from '../errors.js';
 import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../documents/parse-document.js';
 import { digestFile, inTree, readIfExists, treePaths, type FileDigest } from './release-tree.js';
+import { verifyDetached } from '../trust/verify-signatures.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
 
 /**
  * SPEC formats.md#mirror-tree: in the order a mirror receives it, a reader never sees a
- * pointer before its manifest and artifacts, nor a manifest before its artifacts.
+ * pointer before its manifest and artifacts, nor a manifest before its artifacts; and
+ * (SPEC trust.md#key-rotation-runbook) never revocations or a pointer signed by new keys
+ * before the root that makes them trusted.
  */
-export const publishStages = ['artifact', 'manifest', 'revocations', 'pointer'] as const;
+export const publishStages = ['artifact', 'manifest', 'root', 'revocations', 'pointer'] as const;
 export type PublishStage = (typeof publishStages)[number];
 
 export interface TreeFile extends FileDigest {
@@ -38,6 +42,9 @@ export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
   const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
   for (const path of walkFiles(tree, 'releases')) {
     add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');
+  }
+  for (const path of walkFiles(tree, treePaths.keysDir)) {
+    if (/^keys\/root\.[1-9]\d*\.json(\.asc)?$/.test(path)) add(path, 'root');
   }
   for (const name of [treePaths.revocations, treePaths.signatureOf(treePaths.revocations)]) {
     if (existsSync(inTree(tree, name))) add(name, 'revocations');
@@ -94,7 +101,7 @@ function checkSigned(files: readonly TreeFile[]): void {
 }
 
 /** What one mirror needs, refusing a mirror that has other bytes for an immutable file or a newer document. */
-export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[]): Promise<MirrorPlan> {
+export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[], trust?: TreeTrust): Promise<MirrorPlan> {
   const plan: MirrorPlan = { mirror, dir, copy: [], same: [] };
   for (const file of files) {
     const target = join(dir, ...file.path.split('/'));
@@ -103,7 +110,7 @@ export async function planMirror(mirror: string, dir: string, files: readonly Tr
       plan.same.push(file);
       continue;
     }
-    if (existing) refuseReplacing(file, target, mirror);
+    if (existing) await refuseReplacing(file, target, mirror, trust);
     plan.copy.push(file);
   }
   return plan;
@@ -117,9 +124,32 @@ async function digestIfFile(path: string, size: number): Promise<FileDigest | un
   return stat.size === size ? digestFile(path) : { size: stat.size, sha256: '' };
 }
 
-function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
+/** The tree's newest root and revoked keys: what hosts trust once this tree is published. */
+export interface TreeTrust {
+  root: TrustedRoot;
+  revokedKeys: readonly string[];
+  now: Date;
+}
+
+/** Would a host that trusts the tree's newest root accept these signed bytes at all? */
+async function hostsWouldTrust(bytes: Buffer, ascFile: string, trust: TreeTrust): Promise<boolean> {
+  const asc = readIfExists(ascFile);
+  if (!asc) return false;
+  try {
+    await verifyDetached({ data: bytes, armoredSignature: asc.toString('utf8'), keys: trust.root.keys, threshold: trust.root.threshold, revokedKeys: trust.revokedKeys, now: trust.now });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function refuseReplacing(file: TreeFile, target: string, mirror: string, trust?: TreeTrust): Promise<void> {
   const where = { mirror, file: file.path };
   if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
+  if (file.stage === 'root') {
+    // SPEC trust.md#root-documents: root N is written once; another root N would be an equivocation.
+    throw new TideError('hash', `the mirror holds a different ${file.path}; a root is never replaced`, where);
+  }
   if (file.stage === 'artifact' || file.stage === 'manifest') {
     // SPEC formats.md#words: a release is immutable; other bytes under the same version mean two different builds.
     throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);
@@ -132,6 +162,9 @@ function refuseReplacing(file: TreeFile, target: string, mirror: string): void {
     return; // garbage on an untrusted mirror: replace it
   }
   const ours = parse(readIfExists(file.source)!, { file: file.source }).sequence;
+  // SPEC trust.md#sequence-floors: a higher sequence signed by a key rotated away (or revoked) is refused
+  // by every host that trusts the tree's newest root: after the rotation it is the thief's, and it goes.
+  if (mirrorSequence >= ours && trust && !(await hostsWouldTrust(readIfExists(target)!, treePaths.signatureOf(target), trust))) return;
   if (mirrorSequence >= ours) {
     // SPEC formats.md#sequence-and-expiry: the sequence strictly increases; never move a mirror backwards or sideways.
     throw new TideError('sequence', `the mirror has sequence ${mirrorSequence} for ${file.path}, the tree has ${ours}: promote again to publish a newer one`, where);

@@ -17,7 +17,9 @@ import { pipeline } from 'node:stream/promises';
 import { TideError } from '../errors.js';
 import { fsyncDir } from '../store/atomic.js';
 import { mirrorDirectory, type FileDigest } from './release-tree.js';
-import { listTreeFiles, planMirror, type MirrorPlan, type PublishStage } from './publish-plan.js';
+import { listTreeFiles, planMirror, type MirrorPlan, type PublishStage, type TreeTrust } from './publish-plan.js';
+import { readNewestTreeRoot } from './tree-roots.js';
+import { readRevocations } from './revoke-releases.js';
 
 /** Writes one file on a mirror so that it appears complete or not at all. Tests wrap it to record the order. */
 export interface MirrorFileWriter {
@@ -45,7 +47,8 @@ export async function publishTree(request: PublishRequest): Promise<PublishedMir
   if (files.length === 0) throw new TideError('usage', 'the release tree holds nothing to publish', { file: request.tree });
   // Plan every mirror before writing to any: a refusal leaves all of them untouched.
   const plans: MirrorPlan[] = [];
-  for (const mirror of request.mirrors) plans.push(await planMirror(mirror, existingDirectory(mirror), files));
+  const trust = await treeTrust(request.tree);
+  for (const mirror of request.mirrors) plans.push(await planMirror(mirror, existingDirectory(mirror), files, trust));
   const writer = request.writer ?? atomicFileWriter;
   const published: PublishedMirror[] = [];
   for (const plan of plans) {
@@ -59,6 +62,14 @@ export async function publishTree(request: PublishRequest): Promise<PublishedMir
     });
   }
   return published;
+}
+
+/** With a root chain in the tree: its newest root and revoked keys, to judge what a mirror holds. */
+async function treeTrust(tree: string): Promise<TreeTrust | undefined> {
+  const newest = await readNewestTreeRoot(tree);
+  if (!newest) return undefined;
+  const app = newest.root.app;
+  return { root: newest.root, revokedKeys: readRevocations(tree, app)?.keys ?? [], now: new Date() };
 }
 
 /** The mirror's root must exist: a typo must not quietly become a new, unserved directory. */

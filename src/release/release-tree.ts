@@ -20,6 +20,8 @@ export const treePaths = {
   releaseDir: (version: string) => `releases/${version}`,
   manifest: (version: string) => `releases/${version}/manifest.json`,
   revocations: 'revocations.json',
+  /** SPEC trust.md#root-documents: the root chain, keys/root.<N>.json. */
+  keysDir: 'keys',
   signatureOf: (path: string) => `${path}.asc`,
 } as const;
 

@@ -43,6 +43,8 @@ export function renderStatusTable(report: StatusReport): string[] {
     lines.push('');
     for (const row of problems) lines.push(`${row.mirror} ${row.channel}: ${row.problem!.code}: ${row.problem!.message}`);
   }
+  if (report.notes.length > 0) lines.push('', ...report.notes);
+  if (report.rootVersion > 1) lines.push('', `checked with root ${report.rootVersion} (keys/root.${report.rootVersion}.json, walked from the given keys)`);
   lines.push('', report.allInSync ? 'all mirrors in sync' : 'mirrors NOT in sync');
   return lines;
 }

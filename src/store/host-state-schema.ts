@@ -40,6 +40,7 @@ export type ConditionalCache = z.infer<typeof conditionalEntrySchema>;
 
 const revocationsFields = {
   sequence: { schema: count.nullable(), fallback: () => null },
+  root: { schema: z.number().int().min(1).optional(), fallback: () => undefined },
   versions: { schema: z.array(z.string()), fallback: () => [], salvage: validEntries(z.string()) },
   keys: { schema: z.array(z.string()), fallback: () => [], salvage: validEntries(z.string()) },
 } satisfies Fields<AcceptedRevocations>;
@@ -48,7 +49,19 @@ export interface AcceptedRevocations {
   sequence: number | null;
   versions: string[];
   keys: string[];
+  /** SPEC trust.md#sequence-floors: the root version that accepted the sequence. */
+  root?: number;
 }
+
+/** SPEC trust.md#equivocation: the pointer accepted per channel. */
+export const acceptedPointerSchema = z.object({
+  sequence: count,
+  /** sha256 of the accepted pointer's bytes; null when not known (older files, floors). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  /** The root version whose keys accepted it. */
+  root: z.number().int().min(1),
+});
+export type AcceptedPointerEntry = z.infer<typeof acceptedPointerSchema>;
 
 const countersFields = {
   updates: { schema: count, fallback: () => 0 },
@@ -83,6 +96,8 @@ function objectSchema<T>(fields: Fields<T>): z.ZodType<T> {
 export interface HostStateFields {
   /** SPEC formats.md#sequence-and-expiry: the highest sequence accepted per channel; a lower one is refused. */
   sequences: Record<string, number>;
+  /** SPEC trust.md#equivocation: per channel the accepted pointer's sequence, sha256 and root (sequences mirrors it for older tides). */
+  acceptedPointers: Record<string, AcceptedPointerEntry>;
   /** The union of every accepted revocations list. */
   revocations: AcceptedRevocations;
   /** Versions that failed their health check here; skipped unless --force. */
@@ -105,6 +120,7 @@ export interface HostStateFields {
 
 export const hostStateFields: Fields<HostStateFields> = {
   sequences: { schema: z.record(z.string(), count), fallback: () => ({}), salvage: validValues(count) },
+  acceptedPointers: { schema: z.record(z.string(), acceptedPointerSchema), fallback: () => ({}), salvage: validValues(acceptedPointerSchema) },
   revocations: { schema: objectSchema(revocationsFields), fallback: () => ({ sequence: null, versions: [], keys: [] }), salvage: subFields(revocationsFields) },
   bad: { schema: z.array(version), fallback: () => [], salvage: validEntries(version) },
   history: { schema: z.array(historyEntrySchema), fallback: () => [], salvage: validEntries(historyEntrySchema) },

@@ -2,6 +2,7 @@
 // read only here, through its schema (host-state-schema.ts). A damaged file never
 // stops a run: readers get what survived; under the lock, the run's first step
 // (repairHostState) sets it aside and rebuilds it.
+import type { AcceptedPointer, RememberedFacts } from '../trust/accepted-facts.js';
 import { writeJsonAtomic } from './atomic.js';
 import type { Layout } from './layout.js';
 import { moveAside, readRawFile } from './persisted-file.js';
@@ -34,6 +35,26 @@ export function updateHostState(layout: Layout, change: (state: HostState) => vo
   change(state);
   writeHostState(layout, state);
   return state;
+}
+
+/**
+ * What the trust store is handed: per channel the accepted pointer. An older tide wrote
+ * only `sequences` (or wrote a higher one since): then the sha256 is not known.
+ */
+export function rememberedFacts(state: HostState): RememberedFacts {
+  const accepted: Record<string, AcceptedPointer> = { ...state.acceptedPointers };
+  for (const [channel, sequence] of Object.entries(state.sequences)) {
+    const known = accepted[channel];
+    if (!known || known.sequence < sequence) accepted[channel] = { sequence, sha256: null, root: known?.root ?? 1 };
+  }
+  return { accepted, revocations: { ...state.revocations } };
+}
+
+/** Record what the trust store accepted; `sequences` mirrors it for older readers. A floor may lower a sequence. */
+export function recordFacts(state: HostState, facts: RememberedFacts): void {
+  state.acceptedPointers = facts.accepted;
+  state.sequences = Object.fromEntries(Object.entries(facts.accepted).map(([channel, a]) => [channel, a.sequence]));
+  state.revocations = facts.revocations;
 }
 
 const maxHistory = 200;

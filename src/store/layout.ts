@@ -16,6 +16,8 @@ export interface Layout {
   artifactsDir(version: string): string;
   /** Partial downloads, resumable across runs. */
   downloads: string;
+  /** SPEC trust.md#how-a-host-walks-the-chain: every root accepted after the config's, as root.<N>.json and .asc. */
+  roots: string;
 }
 
 export function layoutFor(stateDir: string): Layout {
@@ -30,5 +32,6 @@ export function layoutFor(stateDir: string): Layout {
     staging: join(stateDir, 'staging'),
     artifactsDir: (version) => join(stateDir, 'artifacts', version),
     downloads: join(stateDir, 'downloads'),
+    roots: join(stateDir, 'roots'),
   };
 }

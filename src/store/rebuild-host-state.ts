@@ -64,6 +64,13 @@ async function rebuildFromCache(layout: Layout, salvaged: HostState, trust: Rebu
   for (const { pointer } of pointers) {
     state.sequences[pointer.channel] = Math.max(state.sequences[pointer.channel] ?? 0, pointer.sequence);
   }
+  // SPEC trust.md#equivocation: the pointer at the accepted sequence is known by its bytes too.
+  for (const { pointer, sha256 } of pointers) {
+    const known = state.acceptedPointers[pointer.channel];
+    if (pointer.sequence === state.sequences[pointer.channel] && (!known || known.sequence < pointer.sequence)) {
+      state.acceptedPointers[pointer.channel] = { sequence: pointer.sequence, sha256, root: known?.root ?? 1 };
+    }
+  }
   state.revocations = lists.reduce(unite, state.revocations);
   const sequences = Object.entries(state.sequences).map(([channel, n]) => `${channel} ${n}`).join(', ') || 'none';
   return {

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { promoteChannel } from '../../src/release/promote-channel.js';
 import { revokeReleases } from '../../src/release/revoke-releases.js';
-import { openChannelPointer } from '../../src/trust/open-signed.js';
+import { parseChannelPointer } from '../../src/documents/parse-document.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
-import { day, makeKey, makeSignedRelease } from './release-fixtures.js';
+import { day, makeKey, makeSignedRelease, openSigned } from './release-fixtures.js';
 
 const now = new Date('2026-11-23T10:00:00Z');
 
@@ -22,8 +22,8 @@ test('writes a signed pointer with sequence 1, published now and expiring in 30 
     assert.is(promoted.pointerFile, join(tree, 'channels', 'alpha.json'));
     assert.is(promoted.previousSequence, null);
     const bytes = readFileSync(promoted.pointerFile);
-    const trust = { keys: [key.trusted], threshold: 1, revokedKeys: [], now };
-    const { document } = await openChannelPointer(bytes, readFileSync(promoted.signatureFile, 'utf8'), trust);
+    const trust = { keys: [key.trusted], threshold: 1, now };
+    const { document } = await openSigned(parseChannelPointer, bytes, readFileSync(promoted.signatureFile, 'utf8'), trust);
     const manifestBytes = readFileSync(join(tree, 'releases', '1.2.0-alpha.3', 'manifest.json'));
     assert.equal(document, {
       schema: 1, app: 'demo', channel: 'alpha', version: '1.2.0-alpha.3', sequence: 1,
@@ -89,8 +89,8 @@ test('two keys sign the pointer for threshold 2', async () => {
     const b = await makeKey(join(tmp.path, 'keys'), 'b', now);
     await makeSignedRelease(tree, tmp.path, '1.0.0', a, now);
     const promoted = await promoteChannel({ tree, app: 'demo', channel: 'stable', version: '1.0.0', signingKeys: [a.signing, b.signing], now });
-    const trust = { keys: [a.trusted, b.trusted], threshold: 2, revokedKeys: [], now };
-    const { signers } = await openChannelPointer(readFileSync(promoted.pointerFile), readFileSync(promoted.signatureFile, 'utf8'), trust);
+    const trust = { keys: [a.trusted, b.trusted], threshold: 2, now };
+    const { signers } = await openSigned(parseChannelPointer, readFileSync(promoted.pointerFile), readFileSync(promoted.signatureFile, 'utf8'), trust);
     assert.is(signers.length, 2);
   } finally {
     tmp.cleanup();

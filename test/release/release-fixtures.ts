@@ -6,6 +6,7 @@ import { generateSigningKey, type GeneratedKey } from '../../src/release/generat
 import { readSigningKeys, signFiles, type SigningKey } from '../../src/release/sign-files.js';
 import { buildRelease } from '../../src/release/build-release.js';
 import { readTrustedKeys, type TrustedKey } from '../../src/trust/trusted-keys.js';
+import { verifyDetached } from '../../src/trust/verify-signatures.js';
 
 export interface TestKey extends GeneratedKey {
   signing: SigningKey;
@@ -44,3 +45,14 @@ export async function makeSignedRelease(tree: string, work: string, version: str
 }
 
 export const day = 86_400_000;
+
+/** A signed document as a test reads it back: the signature over the raw bytes, then the parse. */
+export async function openSigned<T>(
+  parse: (bytes: Uint8Array) => T,
+  bytes: Uint8Array,
+  asc: string,
+  trust: { keys: TrustedKey[]; threshold: number; now: Date },
+): Promise<{ document: T; signers: string[] }> {
+  const { signers } = await verifyDetached({ data: bytes, armoredSignature: asc, ...trust });
+  return { document: parse(bytes), signers };
+}

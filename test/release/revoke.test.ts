@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revokeReleases } from '../../src/release/revoke-releases.js';
-import { openRevocations } from '../../src/trust/open-signed.js';
+import { parseRevocations } from '../../src/documents/parse-document.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
-import { makeKey } from './release-fixtures.js';
+import { makeKey, openSigned } from './release-fixtures.js';
 
 const now = new Date('2026-11-23T10:00:00Z');
 
@@ -17,8 +17,8 @@ test('writes signed revocations with sequence 1 and a 30-day expiry', async () =
     const key = await makeKey(join(tmp.path, 'keys'), 'a', now);
     const written = await revokeReleases({ tree, app: 'demo', versions: ['1.1.0'], signingKeys: [key.signing], now });
     assert.is(written.file, join(tree, 'revocations.json'));
-    const trust = { keys: [key.trusted], threshold: 1, revokedKeys: [], now };
-    const { document } = await openRevocations(readFileSync(written.file), readFileSync(written.signatureFile, 'utf8'), trust);
+    const trust = { keys: [key.trusted], threshold: 1, now };
+    const { document } = await openSigned(parseRevocations, readFileSync(written.file), readFileSync(written.signatureFile, 'utf8'), trust);
     assert.equal(document, {
       schema: 1, app: 'demo', sequence: 1, published: '2026-11-23T10:00:00Z', expires: '2026-12-23T10:00:00Z',
       versions: ['1.1.0'], keys: [],

@@ -3,14 +3,18 @@ import { parseFlags } from '../parse-flags.js';
 import { withMachine, loadHostConfig } from '../host-command.js';
 import { checkForUpdate } from '../../machine/run-update.js';
 import { ExitCode } from '../../errors.js';
+import { exportSource } from '../export-source.js';
 
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('check', args, {
     channel: { type: 'string' },
+    from: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   const channel = values.channel ?? loadHostConfig(cli).channel;
-  const { found, decision, current } = await withMachine(cli, 'check', (machine) => checkForUpdate(machine, { channel, force: false }));
+  const source = exportSource(values.from);
+  const { found, decision, current } = await withMachine(cli, 'check', (machine) =>
+    checkForUpdate(machine, { channel, force: false, mirrors: source?.mirrors }), source && { client: source.client });
   const available = decision.action === 'install';
   if (wantsJson(cli, values.json)) {
     cli.out(JSON.stringify({

@@ -29,6 +29,15 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
           copies the tree to directory mirrors: artifacts, manifests, revocations, then pointers, each
           signature before its document, each file via a temp name and a rename; unchanged files are
           skipped and nothing is deleted
+  rotate-keys [--add PUB.asc ...] [--remove FINGERPRINT ...] [--threshold N] --key PRIVATE.asc [...]
+          [--expires 365d] [--tree DIR] [--keep-sequences] [--current PUB.asc ... --current-threshold N --app APP]
+          keys/root.<N+1>.json(.asc): the next root, signed by --key, which must hold the threshold of the current
+          root's keys and of the new root's keys. The first rotation names the hosts' config keys with --current
+          (recorded as keys/root.1.json). The root carries the tree's pointer sequences as floors unless
+          --keep-sequences. Then re-sign revocations and promote again with the new keys, and publish
+  export  --app APP --channel C --out FILE [--tree DIR]
+          one tar holding the channel's pointer, its manifest and artifacts, the revocations and the root chain,
+          with their signatures, for \`tide update --from FILE\` on a host that cannot reach a mirror
   status  --mirror URL [--mirror URL ...] --key PUBLIC.asc [...] [--threshold N] [--app APP] [--channel C ...]
           one row per mirror and channel; --channel is required unless a file:// mirror lists channels/.
           exit 0 all in sync and valid, 3 a pointer refused (signature, expired, …), 4 a mirror
@@ -38,7 +47,7 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
 
 type Subcommand = (args: string[], ctx: CliContext) => Promise<number>;
 
-const subcommands: Record<string, Subcommand> = { keygen, build, sign, promote, revoke, publish, status };
+const subcommands: Record<string, Subcommand> = { keygen, build, sign, promote, revoke, publish, status, 'rotate-keys': rotateKeys, export: exportRelease };
 
 export const command: Command = async (args, ctx) => {
   const [name, ...rest] = args;
@@ -170,6 +179,7 @@ async function promote(args: string[], ctx: CliContext): Promise<number> {
     const was = promoted.previousSequence === null ? 'new channel' : `was ${promoted.previousVersion} at sequence ${promoted.previousSequence}`;
     ctx.out(`channel ${p.channel} -> ${p.version}, sequence ${p.sequence} (${was}), expires ${p.expires}${p.rollout ? `, rollout ${p.rollout.percent}%` : ''}`);
     ctx.out(`wrote ${promoted.pointerFile} and ${promoted.signatureFile}; next: tide release publish --tree ${values.tree} MIRROR...`);
+    for (const warning of promoted.warnings) ctx.out(`warning: ${warning}`);
   }
   return ExitCode.ok;
 }
@@ -215,12 +225,53 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
     mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
     threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
   });
-  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync }));
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync, rootVersion: report.rootVersion, notes: report.notes }));
   else {
     const { renderStatusTable } = await import('../../release/status-table.js');
     for (const line of renderStatusTable(report)) ctx.out(line);
   }
   return report.exitCode;
+}
+
+async function rotateKeys(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release rotate-keys', args, {
+    ...json, ...tree, ...keys, app: { type: 'string' }, add: { type: 'string', multiple: true, default: [] },
+    remove: { type: 'string', multiple: true, default: [] }, threshold: { type: 'string' }, expires: { type: 'string' },
+    current: { type: 'string', multiple: true, default: [] }, 'current-threshold': { type: 'string' },
+    'keep-sequences': { type: 'boolean', default: false },
+  });
+  const { rotateKeys: rotate } = await import('../../release/rotate-keys.js');
+  const rotated = await rotate({
+    tree: values.tree, app: values.app, add: values.add, remove: values.remove,
+    threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/), expiresInMs: durationFlag(values.expires, '--expires'),
+    current: values.current, currentThreshold: numberFlag(values['current-threshold'], '--current-threshold', /^[1-9]\d*$/),
+    keepSequences: values['keep-sequences'] === true, signingKeys: await signingKeys(values.key, 'rotate-keys'),
+  });
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(rotated));
+  else {
+    if (rotated.rootOneFile) ctx.out(`recorded the hosts' current root as ${rotated.rootOneFile}`);
+    ctx.out(`root ${rotated.version}: ${rotated.fingerprints.length} key(s), threshold ${rotated.threshold}, expires ${rotated.expires}`);
+    for (const fingerprint of rotated.fingerprints) ctx.out(`  key ${fingerprint}`);
+    const floors = rotated.sequences;
+    ctx.out(floors ? `  sequence floors: ${Object.entries(floors.channels).map(([c, n]) => `${c} ${n}`).join(', ') || '(no channel)'}${floors.revocations !== undefined ? `, revocations ${floors.revocations}` : ''}` : '  no sequence floors (--keep-sequences)');
+    ctx.out(`wrote ${rotated.file} and ${rotated.signatureFile}; next: re-sign revocations and promote with the new keys, then tide release publish`);
+  }
+  return ExitCode.ok;
+}
+
+async function exportRelease(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release export', args, { ...json, ...tree, app: { type: 'string' }, channel: { type: 'string' }, out: { type: 'string' } });
+  const { exportChannel } = await import('../../release/export-release.js');
+  const exported = await exportChannel({
+    tree: values.tree, app: required(values.app, '--app', 'export'), channel: required(values.channel, '--channel', 'export'),
+    out: required(values.out, '--out', 'export'),
+  });
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(exported));
+  else {
+    ctx.out(`exported ${exported.channel} -> ${exported.version} (sequence ${exported.sequence}, expires ${exported.expires}) to ${exported.file}: ${exported.paths.length} file(s), ${exported.bytes} bytes`);
+    for (const warning of exported.warnings) ctx.out(`warning: ${warning}`);
+  }
+  return ExitCode.ok;
 }
 
 /** A bare directory is taken as a file:// mirror, for convenience next to publish. */
