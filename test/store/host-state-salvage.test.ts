@@ -42,14 +42,14 @@ const good = {
 };
 
 test('a whole file is read as it is, and a newer tide\'s unknown field is kept when written back', () =>
-  withState(JSON.stringify({ ...good, acceptedPointers: { stable: 'b'.repeat(64) } }), (layout) => {
+  withState(JSON.stringify({ ...good, rolloutNotes: { stable: 'b'.repeat(64) } }), (layout) => {
     const { state, damage } = inspectHostState(layout);
     assert.is(damage, null);
     assert.equal(state.sequences, { stable: 7, beta: 3 });
     assert.equal(state.history.length, 3);
     updateHostState(layout, (s) => { s.lastResult = 'committed'; });
     const written = JSON.parse(readFileSync(layout.state, 'utf8'));
-    assert.equal(written.acceptedPointers, { stable: 'b'.repeat(64) });
+    assert.equal(written.rolloutNotes, { stable: 'b'.repeat(64) });
     assert.is(written.lastResult, 'committed');
     assert.equal(readdirSync(layout.stateDir).filter((n) => n.includes('broken')), [], 'nothing moved aside');
   }));
