@@ -3,6 +3,7 @@ import { parse as parseToml } from 'smol-toml';
 import { configSchema, type RawConfig } from './schema.js';
 import { dottedName, unknownKeys } from './unknown-keys.js';
 import { lineOfKey } from './key-lines.js';
+import { refuseWrongStageReferences } from './stage-references.js';
 import { acceptedConfigDigest } from '../store/accepted-config.js';
 import { TideError } from '../errors.js';
 
@@ -51,6 +52,7 @@ export function parseConfig(text: string, path: string): Config {
   if (config.service.restart && config.service.unit) {
     throw new TideError('config', 'service: set either restart or unit, not both', { file: path });
   }
+  refuseWrongStageReferences(config, text, path);
   return {
     ...config,
     configPath: path,

@@ -27,6 +27,9 @@ const argv = z.array(z.string()).min(1);
 const mirrorUrl = z.string().regex(/^(https?|file):\/\//, 'a mirror must be an http://, https:// or file:// URL');
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only');
 
+/** SPEC config.md#stage: any probe may carry an id, so a [[stage]] can list it. */
+const probeId = name.optional();
+
 const probe = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('http'),
@@ -35,11 +38,12 @@ const probe = z.discriminatedUnion('type', [
     body: z.string().optional(),
     insecure: z.boolean().default(false),
     ca: z.string().optional(),
+    id: probeId,
   }),
-  z.strictObject({ type: z.literal('tcp'), host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535) }),
-  z.strictObject({ type: z.literal('unit'), unit: z.string() }),
-  z.strictObject({ type: z.literal('command'), argv }),
-  z.strictObject({ type: z.literal('container'), name: z.string() }),
+  z.strictObject({ type: z.literal('tcp'), host: z.string().default('127.0.0.1'), port: z.number().int().min(1).max(65535), id: probeId }),
+  z.strictObject({ type: z.literal('unit'), unit: z.string(), id: probeId }),
+  z.strictObject({ type: z.literal('command'), argv, id: probeId }),
+  z.strictObject({ type: z.literal('container'), name: z.string(), id: probeId }),
 ]);
 
 export const configSchema = z
@@ -60,7 +64,29 @@ export const configSchema = z
     service: z
       .object({ restart: argv.optional(), unit: z.string().optional() })
       .default({}),
-    podman: z.strictObject({ argv: argv.default(['podman']) }).default({ argv: ['podman'] }),
+    podman: z
+      .strictObject({
+        argv: argv.default(['podman']),
+        /** SPEC containers.md#podman-state-loss: clear podman's broken runtime state and recreate from verified artifacts. */
+        heal_state: z.boolean().default(false),
+      })
+      .default({ argv: ['podman'], heal_state: false }),
+    /** SPEC config.md#stage: start order; each stage's probes pass before the next starts. */
+    stage: z
+      .array(
+        z.strictObject({
+          name,
+          containers: z.array(z.string()).default([]),
+          probes: z.array(z.string()).default([]),
+          /** This stage's probes must pass by then (default: [health] timeout). */
+          timeout: duration.optional(),
+          /** The [service] restart runs in this stage (default: the last stage). */
+          service: z.boolean().default(false),
+        }),
+      )
+      .default([]),
+    /** SPEC containers.md#the-reconciler: how often `tide daemon` checks the containers. */
+    reconcile: z.strictObject({ interval: duration.default(30_000) }).default({ interval: 30_000 }),
     container: z
       .array(
         z.strictObject({
@@ -105,3 +131,4 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type ProbeSpec = RawConfig['health']['probe'][number];
 export type ContainerSpec = RawConfig['container'][number];
 export type LinkSpec = RawConfig['link'][number];
+export type StageSpec = RawConfig['stage'][number];

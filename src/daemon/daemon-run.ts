@@ -2,6 +2,7 @@
 // state-dir lock, settle a leftover pending update, check, and apply the release
 // when the window allows; then the metrics textfile, the closing log line and the
 // fleet report. A run never throws: whatever went wrong is its summary.
+import { reconcileAtBoot } from '../containers/recover-containers.js';
 import type { Config } from '../config/load-config.js';
 import { runLogger, type Logger } from '../log/logger.js';
 import { withStateLock } from '../machine/lock.js';
@@ -62,7 +63,7 @@ async function runBody(machine: MachineContext, kind: RunKind, window: ApplyWind
   if (settled) return settled;
   if (kind === 'settle') {
     // At start, as `tide verify` at boot: recreate containers of the current version that are gone.
-    await machine.containers?.reconcile?.();
+    await reconcileAtBoot(machine);
     return null;
   }
   if (window && !inWindow(window, machine.now())) return checkOutsideWindow(machine, window);

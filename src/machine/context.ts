@@ -6,6 +6,7 @@ import type { MirrorClient, ProgressListener } from '../mirror/mirror-client.js'
 import type { ProcessRunner } from '../system/process-runner.js';
 import type { ReleaseManifest } from '../documents/schemas.js';
 import type { ProbeAttempt } from '../health/probes.js';
+import type { ProbeSpec } from '../config/schema.js';
 import { layoutFor, type Layout } from '../store/layout.js';
 
 /** Podman images of a release (the containers issue); absent when the app has none. */
@@ -14,14 +15,24 @@ export interface ImageStage {
   load(manifest: ReleaseManifest): Promise<void>;
 }
 
-/** Containers swapped with the release; absent when the config has none. */
+/** Why starting a version failed, and whether the host (not the release) is to blame. */
+export interface StageFailure {
+  reason: string;
+  hostFault?: boolean;
+}
+
+/** Containers swapped with the release, stage by stage (src/containers); absent in some unit tests. */
 export interface ContainerSwap {
-  /** Recreate the release's containers with `version`'s images. */
+  /** Swapping: stop the containers `version` replaces, last stage first (kept aside; at a rollback, removed). */
   switchTo(version: string): Promise<void>;
+  /** Restarting: start `version` stage by stage, running `restart` in the service stage. */
+  startStages?(version: string, restart: () => Promise<StageFailure | null>): Promise<StageFailure | null>;
   /** After commit: remove what the old version left for a fast rollback. */
   commit(version: string): Promise<void>;
-  /** `tide recover` and boot: recreate missing or stopped containers of the current version. */
-  reconcile?(): Promise<void>;
+  /** `tide recover`, boot and the reconciler: recreate missing or stopped containers of the current version. */
+  reconcile?(options?: { retryFirstForMs?: number; gateEvery?: boolean }): Promise<{ version: string | null; failures: string[]; actions: { container: string; stage: string; action: string }[] }>;
+  /** A container probe of a container `version` lacks does not apply to it. */
+  appliesTo?(version: string, probe: ProbeSpec): boolean;
 }
 
 export interface MachineContext {

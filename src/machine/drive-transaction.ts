@@ -1,7 +1,6 @@
 // Walk the transaction from the phase the marker names to its end. `tide update`
 // enters at `swapping`; `tide verify` enters wherever a crash left the marker.
-import { restartArgv } from '../config/load-config.js';
-import { restartService } from '../system/systemd.js';
+import { startVersion } from '../containers/start-version.js';
 import { ensureAppLinks, pointVersionLink } from '../store/version-links.js';
 import { advancePhase, type PendingMarker } from './pending-marker.js';
 import { probeVersion } from './probe-version.js';
@@ -75,7 +74,7 @@ async function runPhase(ctx: MachineContext, marker: PendingMarker): Promise<Ste
       await swapToNew(ctx, marker);
       return { next: advancePhase(ctx.layout, marker, 'restarting') };
     case 'restarting': {
-      const failure = await restartNew(ctx, marker);
+      const failure = await startVersion(ctx, marker.to);
       ctx.crashPoint('after-restart');
       if (failure) return { next: advancePhase(ctx.layout, marker, 'rolling-back', { reason: failure.reason, ...(failure.hostFault && { hostFault: true }) }) };
       return { next: advancePhase(ctx.layout, marker, 'probing') };
@@ -101,14 +100,6 @@ async function swapToNew(ctx: MachineContext, marker: PendingMarker): Promise<vo
   ctx.crashPoint('between-flips');
   pointVersionLink(ctx.layout, ctx.layout.current, marker.to);
   ensureAppLinks(ctx.layout, ctx.config.link);
+  // SPEC config.md#stage: the replaced containers stop here, last stage first; they start in `restarting`.
   await ctx.containers?.switchTo(marker.to);
-}
-
-/** Returns why the restart failed (and whether the host, not the release, is to blame), or null. */
-async function restartNew(ctx: MachineContext, marker: PendingMarker): Promise<{ reason: string; hostFault: boolean } | null> {
-  const argv = restartArgv(ctx.config);
-  if (!argv) return null;
-  ctx.logger.log('info', { event: 'restart', message: `restarting: ${argv.join(' ')}`, to: marker.to, phase: 'restarting' });
-  const outcome = await restartService(ctx.runner, argv, { env: { TIDE_VERSION: marker.to } });
-  return outcome.ok ? null : { reason: `restart failed: ${outcome.detail}`, hostFault: outcome.hostFault === true };
 }

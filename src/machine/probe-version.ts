@@ -41,8 +41,11 @@ function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: nu
 
 /** `abortable`: SIGTERM stops the probe (on the way forward); a rollback's probe runs to the end. */
 export async function probeVersion(ctx: MachineContext, version: string, abortable = true): Promise<HealthVerdict> {
-  const { health, service } = ctx.config;
-  if (health.probe.length === 0) {
+  const { service } = ctx.config;
+  // SPEC containers.md#swap: probes of containers this version lacks do not apply to it.
+  const applies = ctx.containers?.appliesTo;
+  const health = { ...ctx.config.health, probe: applies ? ctx.config.health.probe.filter((p) => applies(version, p)) : ctx.config.health.probe };
+  if (ctx.config.health.probe.length === 0) {
     // SPEC config.md#health: only a config that says probes = "none" gets here (the loader refuses any other).
     const reason = 'not probed: the config says [health] probes = "none"';
     ctx.logger.log('warn', { event: 'probe', message: `${version} is taken as healthy without probing: [health] probes = "none"`, to: version, result: 'healthy' });

@@ -1,8 +1,7 @@
 // Unhealthy or interrupted: flip back, restart the old version, probe it. The
 // rollback runs to the end: a failing step is recorded and the next still runs;
 // only then is it decided between exit 5 (old version healthy) and 6.
-import { restartArgv } from '../config/load-config.js';
-import { restartService } from '../system/systemd.js';
+import { startVersion } from '../containers/start-version.js';
 import { appendHistory, updateHostState } from '../store/host-state.js';
 import { ensureAppLinks, pointVersionLink } from '../store/version-links.js';
 import { removePendingMarker, type PendingMarker } from './pending-marker.js';
@@ -34,10 +33,9 @@ export async function rollBack(ctx: MachineContext, marker: PendingMarker): Prom
     ctx.crashPoint('rollback-after-flip');
     await step('containers back', async () => ctx.containers?.switchTo(from));
     await step('restart', async () => {
-      const argv = restartArgv(ctx.config);
-      if (!argv) return;
-      const outcome = await restartService(ctx.runner, argv, { env: { TIDE_VERSION: from } });
-      if (!outcome.ok) throw new Error(outcome.detail);
+      // SPEC config.md#stage: stage by stage, the restart in the service stage; every stage is started.
+      const failure = await startVersion(ctx, from);
+      if (failure) throw new Error(failure.reason);
     });
     await step('probe', async () => {
       const verdict = await probeVersion(ctx, from, false);

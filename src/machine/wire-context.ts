@@ -11,24 +11,29 @@ import { createPodman } from '../system/podman.js';
 import { createImageStage } from '../containers/image-artifacts.js';
 import { createContainerSwap } from '../containers/container-swap.js';
 import { createContainerProbe } from '../containers/container-probe.js';
+import { planStages } from '../containers/stage-plan.js';
+import { createStageGate } from '../containers/stage-gate.js';
+import type { ProbeAttempt } from '../health/probes.js';
 import { readPendingMarker } from './pending-marker.js';
 import { crashPointFromEnv, type MachineContext } from './context.js';
 
 export function createMachineContext(config: Config, logger: Logger, extra: Partial<MachineContext> = {}): MachineContext {
   const runner = createProcessRunner();
   const layout = layoutFor(config.state_dir);
+  // A container probe's podman calls end with the probe attempt.
+  const prober = extra.prober ?? createProber({ runner, containerProbe: createContainerProbe(createPodman({ argv: config.podman.argv, runner, timeoutMs: limits.probeAttemptTimeoutMs })) });
+  const interrupt = extra.interrupt ?? new AbortController();
   return {
     config,
     layout,
     logger,
     client: createMirrorClient(),
     runner,
-    // A container probe's podman calls end with the probe attempt.
-    prober: createProber({ runner, containerProbe: createContainerProbe(createPodman({ argv: config.podman.argv, runner, timeoutMs: limits.probeAttemptTimeoutMs })) }),
-    ...wirePodman(config, layout, logger, runner),
+    prober,
+    ...wirePodman(config, layout, logger, runner, prober, interrupt.signal),
     now: () => new Date(),
     machineId: readMachineId(config.machine_id),
-    interrupt: new AbortController(),
+    interrupt,
     crashPoint: crashPointFromEnv(),
     ...extra,
   };
@@ -39,22 +44,25 @@ export function createMachineContext(config: Config, logger: Logger, extra: Part
  * them; containers swap when the config names some. podman runs only when there is
  * something to do, so a host whose releases carry no images never needs it.
  */
-function wirePodman(config: Config, layout: Layout, logger: Logger, runner: ProcessRunner): Pick<MachineContext, 'images' | 'containers'> {
+function wirePodman(config: Config, layout: Layout, logger: Logger, runner: ProcessRunner, prober: ProbeAttempt, signal: AbortSignal): Pick<MachineContext, 'images' | 'containers'> {
   const podman = createPodman({ argv: config.podman.argv, runner });
   const images = createImageStage({ podman, layout, logger });
   // Without [[container]] this only prunes the images of versions no longer kept.
   const containers = createContainerSwap({
-    podman, layout, logger, app: config.app, containers: config.container, keep: config.keep,
-    rollingBack: () => isRollingBack(layout),
+    podman, layout, logger, app: config.app, stages: planStages(config), keep: config.keep,
+    leaving: () => rollbackLeaves(layout),
+    gate: createStageGate({ prober, intervalMs: config.health.interval, logger, signal }),
   });
   return { images, containers };
 }
 
-function isRollingBack(layout: Layout): boolean {
+/** The version an automatic rollback in progress leaves (the marker's `to`); null otherwise. */
+function rollbackLeaves(layout: Layout): string | null {
   try {
-    return readPendingMarker(layout)?.phase === 'rolling-back';
+    const marker = readPendingMarker(layout);
+    return marker?.phase === 'rolling-back' ? marker.to : null;
   } catch {
-    return false;
+    return null;
   }
 }
 

@@ -179,20 +179,23 @@ test('commit prunes images of versions no longer kept, never those of current or
   }
 });
 
-test('a container that cannot be created is left to the probes on the way forward, and fails a rollback', async () => {
+test('a container podman cannot start fails its stage at once, leaves no Created container behind, and fails a rollback', async () => {
   const tmp = tempDir();
   try {
     const port = await freePort();
-    const h = createSwapHost(join(tmp.path, 'host'), [webSpec('demo-web', 'localhost/demo-web', port, ['--no-such-flag'])]);
+    // podman creates it, then the runtime cannot exec the command: without the cleanup a `Created` container stays.
+    const h = createSwapHost(join(tmp.path, 'host'), [{ ...webSpec('demo-web', 'localhost/demo-web', port), command: ['/no/such/binary'] }]);
     try {
       await importWebImage(h.host, web('1.0.0'), 'web 1.0.0');
       h.install('1.0.0', [web('1.0.0')]);
       h.point('current', '1.0.0');
-      await h.swap.switchTo('1.0.0');
+      const forward = await rejectsWithCode(h.swap.switchTo('1.0.0'), 'operator-needed');
+      assert.match(forward.message, /container demo-web: podman run .*\/no\/such\/binary/);
       assert.equal(await listContainers(h.host), []);
       h.rollingBack.value = true;
       const err = await rejectsWithCode(h.swap.switchTo('1.0.0'), 'operator-needed');
-      assert.match(err.message, /demo-web: .*no-such-flag/);
+      assert.match(err.message, /demo-web: .*no\/such\/binary/);
+      assert.equal(await listContainers(h.host), []);
     } finally {
       await h.host.removeAllContainers();
     }

@@ -4,6 +4,9 @@
 import { mkdirSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContainerSwap } from '../../src/containers/container-swap.js';
+import { planStages } from '../../src/containers/stage-plan.js';
+import type { StageGate } from '../../src/containers/stage-gate.js';
+import { TideError } from '../../src/errors.js';
 import { createPodman, type Podman } from '../../src/system/podman.js';
 import { runProcess } from '../../src/system/process-runner.js';
 import { layoutFor, type Layout } from '../../src/store/layout.js';
@@ -16,7 +19,11 @@ export interface SwapHost {
   layout: Layout;
   host: IsolatedPodman;
   podman: Podman;
-  swap: ReturnType<typeof createContainerSwap>;
+  swap: Omit<ReturnType<typeof createContainerSwap>, 'switchTo' | 'reconcile'> & {
+    /** What the swapping and restarting phases do together: stop, then start stage by stage; throws the stage failure. */
+    switchTo(version: string): Promise<void>;
+    reconcile(): Promise<void>;
+  };
   /** Flip to true to call switchTo as the automatic rollback does. */
   rollingBack: { value: boolean };
   /** versions/<v>/ and the kept manifest naming `refs` as image artifacts. */
@@ -29,7 +36,22 @@ export function createSwapHost(tmp: string, containers: ContainerSpec[], keep = 
   const host = isolatedPodman(tmp);
   const podman = createPodman({ argv: host.argv, runner: { run: (argv, opts) => runProcess(argv, { ...opts, env: { ...host.env, ...opts?.env } }) } });
   const rollingBack = { value: false };
-  const swap = createContainerSwap({ podman, layout, logger: silentLogger, app: 'demo', containers, keep, rollingBack: () => rollingBack.value });
+  // One stage, no probes: the stage tests (container-stages.test.ts) cover the gate.
+  const stages = planStages({ stage: [], container: containers, health: { probe: [], timeout: 10_000 } as never });
+  const gate: StageGate = async () => ({ healthy: true, reason: 'no probes', elapsedMs: 0 });
+  const real = createContainerSwap({ podman, layout, logger: silentLogger, app: 'demo', stages, keep, leaving: () => (rollingBack.value ? 'leaving' : null), gate });
+  const swap = {
+    ...real,
+    async switchTo(version: string) {
+      await real.switchTo(version);
+      const failed = await real.startStages(version, async () => null);
+      if (failed) throw new TideError('operator-needed', failed.reason);
+    },
+    async reconcile() {
+      const report = await real.reconcile();
+      if (report.failures.length > 0) throw new TideError('operator-needed', report.failures.join('; '));
+    },
+  };
   return {
     layout, host, podman, swap, rollingBack,
     install(version, refs) {

@@ -1,3 +1,4 @@
+import { reconcileAtBoot } from '../../containers/recover-containers.js';
 import { wantsJson, type Command } from '../context.js';
 import { parseFlags } from '../parse-flags.js';
 import { withMachine, renderOutcome } from '../host-command.js';
@@ -9,7 +10,7 @@ export const command: Command = async (args, cli) => {
   const outcome = await withMachine(cli, 'verify', async (machine) => {
     const settled = await settlePending(machine);
     if (settled) return settled;
-    await machine.containers?.reconcile?.();
+    await reconcileAtBoot(machine);
     return null;
   });
   // SPEC commands.md#tide-verify: without a marker, exit 0 quietly.

@@ -1,0 +1,33 @@
+// SPEC config.md#stage: a stage starts only when the stage before it passed its probes.
+// The gate is the stage's probes passing once each (no stable window: the whole
+// version's probes settle with `stable` afterwards), by the stage's timeout.
+import { settleHealth, type HealthVerdict } from '../health/settle-health.js';
+import { describeProbe, type ProbeAttempt } from '../health/probes.js';
+import { formatDuration } from '../config/units.js';
+import type { Logger } from '../log/logger.js';
+import type { Stage } from './stage-plan.js';
+
+export interface StageGateDeps {
+  prober: ProbeAttempt;
+  /** [health] interval: how often a stage's probes are attempted. */
+  intervalMs: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** Whether `stage`'s probes passed within `timeoutMs` (default: the stage's timeout). */
+export type StageGate = (stage: Stage, version: string, timeoutMs?: number) => Promise<HealthVerdict>;
+
+export function createStageGate(deps: StageGateDeps): StageGate {
+  return async (stage, version, timeoutMs = stage.timeoutMs) => {
+    if (stage.probes.length === 0) return { healthy: true, reason: `stage "${stage.name}" has no probes`, elapsedMs: 0 };
+    deps.logger.log('info', { event: 'stage', message: `stage "${stage.name}": waiting for ${stage.probes.map(describeProbe).join(', ')} (timeout ${formatDuration(timeoutMs)})`, to: version });
+    const verdict = await settleHealth(stage.probes, { timeout: timeoutMs, start: timeoutMs, interval: deps.intervalMs, stable: 0 }, {
+      attempt: deps.prober,
+      signal: deps.signal,
+      onAttempt: (probe, result) => deps.logger.log('debug', { event: 'probe', message: `stage "${stage.name}": ${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version }),
+    });
+    deps.logger.log(verdict.healthy ? 'info' : 'warn', { event: 'stage', message: `stage "${stage.name}" ${verdict.healthy ? 'passed' : 'failed'}: ${verdict.reason}`, to: version, result: verdict.healthy ? 'healthy' : 'unhealthy' });
+    return verdict;
+  };
+}
