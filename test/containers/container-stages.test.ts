@@ -1,0 +1,113 @@
+// test-needs: nginx, podman
+// SPEC config.md#stage, end to end through the real `tide` binary and real podman:
+// three stages start in order, each only after the one before passed its probes; a
+// failing stage rolls the update back at once; recover brings everything back in order.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listContainers } from '../../scripts/lib/podman-images.js';
+import { assertStartOrder, createStagedHost, stageNames, type StagedHost } from './staged-host.js';
+
+const test = suite('stages end to end');
+
+/** 1.0.0 installed, mcns answering only 2 s after it started. */
+async function installed(): Promise<StagedHost> {
+  const h = await createStagedHost();
+  try {
+    await h.host.publish('1.0.0', 'good', { images: await h.images('1.0.0', { mcnsDelaySeconds: 2 }) });
+    const first = await h.tide(['update']);
+    assert.is(first.code, 0, first.stdout + first.stderr);
+    return h;
+  } catch (err) {
+    await h.cleanup();
+    throw err;
+  }
+}
+
+const images = async (h: StagedHost) => Promise.all(stageNames.map(async (n) => (await h.inspect(n))?.image ?? null));
+
+test('an install starts the stages in order; a foundation that answers late holds the later stages back', async () => {
+  const h = await installed();
+  try {
+    // mcns answers 2 s after it started: proxy (the next stage) starts no earlier.
+    await assertStartOrder(h, stageNames, [2_000, 1]);
+    assert.equal(await images(h), ['localhost/mcns:1.0.0', 'localhost/proxy:1.0.0', 'localhost/web:1.0.0']);
+    assert.is((await h.inspect('extra')), null, '1.0.0 has no image for extra: it is not created');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a middle stage that fails rolls the update back at once: the app stage never starts the new version, every stage is on the old images', async () => {
+  const h = await installed();
+  try {
+    await h.host.publish('1.1.0', 'good', { images: await h.images('1.1.0', { exits: 'proxy' }) });
+    const run = await h.tide(['update']);
+    const said = run.stdout + run.stderr;
+    assert.is(run.code, 5, said);
+    assert.match(said, /stage "middle": http http:\/\/127\.0\.0\.1:\d+\/ /);
+    assert.not.match(said, /web: started localhost\/web:1\.1\.0/);
+    // Stopped in reverse stage order, started again stage by stage.
+    assert.ok(said.indexOf('web: stopped') < said.indexOf('proxy: stopped') && said.indexOf('proxy: stopped') < said.indexOf('mcns: stopped'), said);
+    assert.equal(await images(h), ['localhost/mcns:1.0.0', 'localhost/proxy:1.0.0', 'localhost/web:1.0.0']);
+    await assertStartOrder(h, stageNames);
+    assert.is(readlinkSync(join(h.host.stateDir, 'current')), 'versions/1.0.0');
+    assert.equal(h.host.stateJson().bad, ['1.1.0']);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a release that adds a container and fails: the rollback removes it, and its probe does not apply to the old version', async () => {
+  const h = await installed();
+  try {
+    await h.host.publish('1.1.0', 'good', { images: await h.images('1.1.0', { extra: true, exits: 'web' }) });
+    const run = await h.tide(['update']);
+    assert.is(run.code, 5, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /extra: removed; 1\.0\.0 has no such container/);
+    assert.is(await h.inspect('extra'), null);
+    assert.equal(await images(h), ['localhost/mcns:1.0.0', 'localhost/proxy:1.0.0', 'localhost/web:1.0.0']);
+    assert.equal((await listContainers(h.podman)).map((c) => [c.name, c.state]), [['mcns', 'running'], ['proxy', 'running'], ['web', 'running']]);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('after podman rm -f of everything, tide recover brings every stage back in order, the foundation retried until it answers', async () => {
+  const h = await installed();
+  try {
+    await h.podman.podman(['rm', '-f', '-t', '0', ...stageNames]);
+    const run = await h.tide(['recover']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /1\.0\.0 is healthy after recovery/);
+    // The foundation answers only after 2 s: the first attempts fail and are retried, proxy waits.
+    await assertStartOrder(h, stageNames, [2_000, 1]);
+    assert.equal(await images(h), ['localhost/mcns:1.0.0', 'localhost/proxy:1.0.0', 'localhost/web:1.0.0']);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('at recover a later stage that fails is named and the stages after it still start (exit 6)', async () => {
+  const h = await installed();
+  try {
+    await h.podman.podman(['rm', '-f', '-t', '0', ...stageNames]);
+    // proxy's image is gone and its kept artifact damaged: the middle stage cannot start.
+    await h.podman.podman(['rmi', 'localhost/proxy:1.0.0']);
+    const kept = join(h.host.stateDir, 'artifacts', '1.0.0', 'images', 'proxy.oci.tar');
+    const bytes = readFileSync(kept);
+    bytes[100] ^= 0xff;
+    writeFileSync(kept, bytes);
+    const run = await h.tide(['recover']);
+    assert.is(run.code, 6, run.stdout + run.stderr);
+    assert.match(run.stdout, /stage "middle": container proxy: expected the kept image artifact to have sha256/);
+    assert.ok((await h.inspect('mcns'))?.running, 'the foundation runs');
+    assert.ok((await h.inspect('web'))?.running, 'the app stage started after the failed middle stage');
+    assert.is(await h.inspect('proxy'), null);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test.run();
