@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
   history: () => import('./commands/history.js'),
   recover: () => import('./commands/recover.js'),
   daemon: () => import('./commands/daemon.js'),
+  reconcile: () => import('./commands/reconcile.js'),
   release: () => import('./commands/release.js'),
 };
 
@@ -27,7 +28,8 @@ const usage = `usage: tide <command> [options]
   status   [--json]
   history  [--json]
   recover                               recreate missing containers of the current version
-  daemon                                run checks and updates on [schedule]
+  daemon                                run checks and updates on [schedule], and the reconciler
+  reconcile                             one reconciler pass: recreate vanished containers, adopt running ones
   release  keygen | build | sign | promote | revoke | publish | status | rotate-keys | export
 global: --config PATH, --log-format text|json, --quiet, --verbose`;
 

@@ -12,6 +12,7 @@ import type { TransactionOutcome } from '../machine/outcome.js';
 import { checkForUpdate, runUpdate } from '../machine/run-update.js';
 import { settlePending } from '../machine/settle-pending.js';
 import { writeRunMetrics } from '../report/metrics.js';
+import { reconcileOnce } from '../containers/reconciler.js';
 import { reportRun } from '../report/fleet-report.js';
 import { logRunSummary, summarizeError, summarizeValue, type RunSummary } from '../report/run-summary.js';
 import { updateHostState } from '../store/host-state.js';
@@ -86,4 +87,11 @@ async function checkOutsideWindow(machine: MachineContext, window: ApplyWindow):
   updateHostState(machine.layout, (s) => { s.lastResult = 'waiting-for-window'; s.lastSuccess = now; });
   machine.logger.log('info', { event: 'check', message: reason, from: current, to: decision.version, result: 'waiting-for-window' });
   return { result: 'skipped', from: current, to: decision.version, reason };
+}
+
+/** SPEC containers.md#the-reconciler: one pass of the daemon's reconciler; the metrics after it. */
+export async function reconcilePass(config: Config, daemonLogger: Logger): Promise<void> {
+  const logger = runLogger(daemonLogger, config.app);
+  const pass = await reconcileOnce(createMachineContext(config, logger));
+  if (pass.ran) writeRunMetrics(config, logger);
 }

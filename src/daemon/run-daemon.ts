@@ -17,6 +17,8 @@ export interface DaemonOptions {
   stop: AbortSignal;
   /** One run; `interrupt` is aborted when the daemon is asked to stop. Never throws. */
   run(kind: RunKind, run: number, interrupt: AbortController): Promise<RunSummary>;
+  /** SPEC containers.md#the-reconciler: a pass every `intervalMs`, never beside a run. */
+  reconcile?: { intervalMs: number; pass(): Promise<void> };
 }
 
 export interface DaemonStats {
@@ -65,10 +67,13 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonStats> {
   const log = (level: 'info' | 'warn' | 'debug', event: string, message: string, extra: Record<string, unknown> = {}) =>
     logger.log(level, { event, message, app: options.app, ...extra });
 
+  // A reconciler pass holds the lock briefly: a run waits for it instead of failing on the lock.
+  let reconciling: Promise<void> | null = null;
   const start = (kind: RunKind): void => {
     const run = ++stats.runs;
     underway = (async () => {
       if (kind === 'scheduled') await pause(schedule.delayMs, stop);
+      await reconciling;
       if (stop.aborted) return;
       log('info', 'run-start', `run ${run} (${kind === 'settle' ? 'settling a pending update at start' : 'scheduled'})`, { run, kind });
       await options.run(kind, run, interrupt);
@@ -81,6 +86,15 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonStats> {
     { cron: schedule.cron, delayMs: schedule.delayMs, window: schedule.window?.text ?? null });
   start('settle');
   await underway;
+  const reconcile = options.reconcile;
+  const reconcileTimer = reconcile && !stop.aborted
+    ? setInterval(() => {
+      if (underway || reconciling || stop.aborted) return;
+      reconciling = reconcile.pass()
+        .catch((err) => log('warn', 'reconcile', `reconcile pass failed unexpectedly: ${(err as Error).message}`))
+        .finally(() => { reconciling = null; });
+    }, Math.max(reconcile.intervalMs, 100))
+    : undefined;
   let task: ScheduledTask | undefined;
   if (!stop.aborted) {
     task = cron.schedule(schedule.cron, () => {
@@ -95,6 +109,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonStats> {
     await untilAborted(stop);
   }
   await task?.destroy();
+  clearInterval(reconcileTimer);
+  await reconciling;
   // SIGTERM: the run in progress finishes or undoes its step (MachineContext.interrupt).
   if (underway) log('info', 'daemon-stop', `stopping: waiting for run ${stats.runs} to finish or undo its step`, { run: stats.runs });
   await underway;

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { readHostState } from '../store/host-state.js';
 import { layoutFor } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
+import { readContainerRecord, type ReconcileCounters } from '../containers/container-record.js';
 
 export interface MetricsSnapshot {
   app: string;
@@ -22,6 +23,8 @@ export interface MetricsSnapshot {
   rollbacks: number;
   pending: boolean;
   bad: number;
+  /** SPEC containers.md#the-reconciler: from containers.json; absent in snapshots of hosts without containers. */
+  reconcile?: ReconcileCounters;
 }
 
 export function readMetricsSnapshot(config: Config): MetricsSnapshot {
@@ -37,6 +40,7 @@ export function readMetricsSnapshot(config: Config): MetricsSnapshot {
     rollbacks: state.counters.rollbacks,
     pending: existsSync(layout.pending),
     bad: state.bad.length,
+    ...(config.container.length > 0 && { reconcile: readContainerRecord(layout).reconcile }),
   };
 }
 
@@ -69,6 +73,15 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     { name: 'tide_pending', type: 'gauge', help: '1 while an update is unsettled (a pending marker exists).', samples: [{ labels: app, value: snapshot.pending ? 1 : 0 }] },
     { name: 'tide_bad_versions', type: 'gauge', help: 'Versions that failed their health check here and are skipped.', samples: [{ labels: app, value: snapshot.bad }] },
   ];
+  if (snapshot.reconcile) {
+    const r = snapshot.reconcile;
+    metrics.push(
+      { name: 'tide_reconcile_runs_total', type: 'counter', help: 'Reconciler passes that ran (not skipped because an update held the lock).', samples: [{ labels: app, value: r.runs }] },
+      { name: 'tide_reconcile_recreated_total', type: 'counter', help: 'Containers the reconciler recreated (vanished, stopped or on another image).', samples: [{ labels: app, value: r.recreated }] },
+      { name: 'tide_reconcile_failures_total', type: 'counter', help: 'Stages the reconciler could not put back.', samples: [{ labels: app, value: r.failures }] },
+      { name: 'tide_reconcile_last_timestamp_seconds', type: 'gauge', help: 'When the reconciler last ran (0: never).', samples: [{ labels: app, value: seconds(r.last) }] },
+    );
+  }
   const lines: string[] = [];
   for (const metric of metrics) {
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);

@@ -6,6 +6,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { tideBin } from '../helpers/host-fixture.js';
+import { acquireStateLock } from '../../src/machine/lock.js';
 import { listContainers } from '../../scripts/lib/podman-images.js';
 import { assertStartOrder, createStagedHost, stageNames, type StagedHost } from './staged-host.js';
 
@@ -106,6 +110,68 @@ test('at recover a later stage that fails is named and the stages after it still
     assert.ok((await h.inspect('web'))?.running, 'the app stage started after the failed middle stage');
     assert.is(await h.inspect('proxy'), null);
   } finally {
+    await h.cleanup();
+  }
+});
+
+test('tide reconcile recreates a removed container and adopts the running ones (same container IDs); never while the lock is held', async () => {
+  const h = await installed();
+  try {
+    const before = await Promise.all(stageNames.map((n) => h.inspect(n)));
+    await h.podman.podman(['rm', '-f', '-t', '0', 'proxy']);
+    // An update (here: this test) holds the lock: the pass is skipped, nothing is touched.
+    const release = await acquireStateLock(h.host.stateDir, 'update');
+    try {
+      const held = await h.tide(['reconcile']);
+      assert.is(held.code, 0, held.stdout + held.stderr);
+      assert.match(held.stdout, /^skipped: pid \d+ \(tide update, since .*\) holds the lock/);
+      assert.is(await h.inspect('proxy'), null);
+    } finally {
+      await release();
+    }
+    const run = await h.tide(['reconcile', '--log-format', 'json']);
+    assert.is(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /"recreated":\["proxy"\]/);
+    const lines = run.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'reconcile');
+    assert.equal(lines.map((l) => [l.container, l.stage, l.action]), [['proxy', 'middle', 'recreated']]);
+    const after = await Promise.all(stageNames.map((n) => h.inspect(n)));
+    assert.equal([after[0]!.id, after[2]!.id], [before[0]!.id, before[2]!.id], 'mcns and web adopted, not recreated');
+    assert.equal([after[0]!.startedAt, after[2]!.startedAt], [before[0]!.startedAt, before[2]!.startedAt], 'and not restarted');
+    assert.ok(after[1]!.running && after[1]!.id !== before[1]!.id);
+    const record = JSON.parse(readFileSync(join(h.host.stateDir, 'containers.json'), 'utf8'));
+    assert.equal([record.reconcile.runs, record.reconcile.recreated, record.reconcile.adopted], [1, 1, 2]);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('tide daemon runs the reconciler every [reconcile] interval: a removed container is back within an interval, running ones untouched', async () => {
+  const h = await createStagedHost({ extraConfig: '\n[reconcile]\ninterval = "1s"\n\n[schedule]\ncron = "0 0 1 1 *"\n\n[metrics]\ntextfile = "metrics.prom"\n' });
+  let daemon: ChildProcess | undefined;
+  try {
+    await h.host.publish('1.0.0', 'good', { images: await h.images('1.0.0') });
+    const first = await h.tide(['update']);
+    assert.is(first.code, 0, first.stdout + first.stderr);
+    daemon = spawn(process.execPath, [tideBin, '--config', h.host.configPath, '--log-format', 'json', 'daemon'], { env: { ...process.env, ...h.podman.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    daemon.stderr!.on('data', (d) => (log += d));
+    const mcns = await h.inspect('mcns');
+    await h.podman.podman(['rm', '-f', '-t', '0', 'web']);
+    // Bounded: the interval is 1 s; a pass (recreate + nothing to wait for in the last stage) takes a few.
+    let web = null;
+    for (let i = 0; i < 100 && !web?.running; i++) {
+      await delay(200);
+      web = await h.inspect('web');
+    }
+    assert.ok(web?.running, `web is back; daemon log:\n${log}`);
+    assert.equal(await h.inspect('mcns'), mcns, 'mcns untouched');
+    for (let i = 0; i < 50 && !log.includes('"event":"reconcile"'); i++) await delay(100);
+    assert.match(log, /"event":"reconcile".*"container":"web","stage":"app","action":"recreated"/);
+    const metrics = readFileSync(join(h.host.dir, 'metrics.prom'), 'utf8');
+    assert.match(metrics, /^tide_reconcile_recreated_total\{app="demo"\} 1$/m);
+  } finally {
+    daemon?.kill('SIGTERM');
+    if (daemon && daemon.exitCode === null) await new Promise((resolve) => daemon!.once('exit', resolve));
     await h.cleanup();
   }
 });

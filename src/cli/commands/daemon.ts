@@ -5,7 +5,7 @@ import { isTideError } from '../../errors.js';
 import { readMachineId } from '../../plan/rollout.js';
 import { daemonSchedule } from '../../daemon/schedule.js';
 import { runDaemon } from '../../daemon/run-daemon.js';
-import { daemonRun } from '../../daemon/daemon-run.js';
+import { daemonRun, reconcilePass } from '../../daemon/daemon-run.js';
 
 /** `tide daemon`: runs until SIGTERM/SIGINT, then exits 0 once the run in progress is settled. */
 export const command: Command = async (args, cli) => {
@@ -32,6 +32,7 @@ export const command: Command = async (args, cli) => {
       logger: cli.logger,
       stop: stop.signal,
       run: (kind, run, interrupt) => daemonRun({ config, logger: cli.logger, schedule, interrupt }, kind, run),
+      ...(config.container.length > 0 && { reconcile: { intervalMs: config.reconcile.interval, pass: () => reconcilePass(config, cli.logger) } }),
     });
   } finally {
     process.off('SIGTERM', onSignal);
