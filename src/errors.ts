@@ -47,6 +47,8 @@ export type ErrorCode =
   // 5, 6, 7
   | 'rolled-back'
   | 'operator-needed'
+  // 6: SPEC containers.md#podman-state-loss: podman's own database lost containers its storage still holds
+  | 'podman-state'
   | 'locked'
   // 1
   | 'internal'
@@ -79,6 +81,7 @@ const exitByCode: Record<ErrorCode, ExitCodeValue> = {
   timeout: ExitCode.unreachable,
   'rolled-back': ExitCode.rolledBack,
   'operator-needed': ExitCode.operatorNeeded,
+  'podman-state': ExitCode.operatorNeeded,
   locked: ExitCode.locked,
   internal: ExitCode.internal,
   'out-of-order': ExitCode.internal,

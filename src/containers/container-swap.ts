@@ -15,6 +15,7 @@ import { pruneImages } from './prune-images.js';
 import { startOrder, stopOrder, type Stage } from './stage-plan.js';
 import type { StageGate } from './stage-gate.js';
 import { reconcileStages, type ReconcileOptions } from './reconcile-stages.js';
+import { asStateLoss } from './podman-state.js';
 
 export interface ContainerSwapDeps extends ImageStageDeps {
   app: string;
@@ -24,6 +25,8 @@ export interface ContainerSwapDeps extends ImageStageDeps {
   /** The version a rollback in progress leaves; null when no rollback is under way. */
   leaving: () => string | null;
   gate: StageGate;
+  /** SPEC config.md#podman: heal_state, clear podman's broken state and recreate (recover, boot, reconciler). */
+  healState: boolean;
 }
 
 export function createContainerSwap(deps: ContainerSwapDeps): Required<ContainerSwap> {
@@ -199,9 +202,11 @@ async function recreate(deps: ContainerSwapDeps, spec: ContainerSpec, version: s
   try {
     await deps.podman.run(runArgsFor(spec, ref, deps.app, version));
   } catch (err) {
+    const lost = asStateLoss(err);
     // `podman run` may fail after creating it (a port taken, a bad mount): no `Created` container stays behind.
-    await deps.podman.remove(spec.name).catch(() => undefined);
-    throw err;
+    // Not when podman's state is broken: that name belongs to a container only its storage knows.
+    if (lost === err) await deps.podman.remove(spec.name).catch(() => undefined);
+    throw lost;
   }
   deps.logger.log('info', { event: 'containers', message: `${spec.name}: started ${ref}`, to: version });
 }

@@ -5,10 +5,11 @@
 // are recreated. At recover and boot the first stage is retried with backoff until
 // its probes pass; later stages are started even when one of them failed.
 import pRetry, { AbortError } from 'p-retry';
-import { isTideError } from '../errors.js';
+import { isTideError, type TideError } from '../errors.js';
+import { findStateLoss, healState, stateLossError } from './podman-state.js';
 import { readVersionLink } from '../store/version-links.js';
 import { wantedRef } from './container-plan.js';
-import { readKeptManifest } from './image-artifacts.js';
+import { readKeptManifest, reloadKeptImage } from './image-artifacts.js';
 import { lacks, placeContainer, type ContainerSwapDeps } from './container-swap.js';
 import type { Stage } from './stage-plan.js';
 
@@ -34,8 +35,24 @@ const refusalCodes = new Set(['hash', 'size', 'image-ref']);
 
 /** A stage that failed; `final` when retrying cannot help. */
 class StageFailed extends Error {
-  constructor(message: string, readonly final = false) {
+  constructor(message: string, readonly final = false, readonly stateLoss?: TideError) {
     super(message);
+  }
+}
+
+/** SPEC containers.md#podman-state-loss: before anything is placed, podman must know tide's containers. */
+async function checkPodmanState(deps: ContainerSwapDeps, version: string): Promise<void> {
+  const specs = deps.stages.flatMap((s) => s.containers);
+  const lost = await findStateLoss(deps.podman, specs.map((c) => c.name));
+  if (lost.length === 0) return;
+  const names = lost.map((c) => `${c.name} (${c.id.slice(0, 12)})`).join(', ');
+  if (!deps.healState) throw stateLossError(`podman ps --all --external lists ${names} as in its storage only`);
+  await healState(deps.podman, lost, deps.logger);
+  // Recreated from verified artifacts: every image is checked against its kept artifact (and loaded if gone).
+  const manifest = readKeptManifest(deps.layout, version);
+  for (const spec of specs) {
+    const ref = wantedRef(manifest, spec, false);
+    if (ref !== null) await reloadKeptImage(deps, version, ref);
   }
 }
 
@@ -43,6 +60,7 @@ export async function reconcileStages(deps: ContainerSwapDeps, options: Reconcil
   const version = readVersionLink(deps.layout.current);
   const report: ReconcileReport = { version, actions: [], failures: [] };
   if (version === null) return report;
+  await checkPodmanState(deps, version);
   for (const [index, stage] of deps.stages.entries()) {
     const last = index === deps.stages.length - 1;
     const retry = index === 0 && !last && stage.probes.length > 0 && (options.retryFirstForMs ?? 0) > 0;
@@ -50,6 +68,8 @@ export async function reconcileStages(deps: ContainerSwapDeps, options: Reconcil
       if (retry) await retryFirstStage(deps, stage, version, report, options.retryFirstForMs!);
       else await reconcileStage(deps, stage, version, report, { gate: !last, gateEvery: options.gateEvery === true });
     } catch (err) {
+      // Not a stage's failure: every stage would fail the same way. One line, exit 6.
+      if (err instanceof StageFailed && err.stateLoss) throw err.stateLoss;
       const failure = `stage "${stage.name}": ${(err as Error).message}`;
       report.failures.push(failure);
       deps.logger.log('error', { event: 'stage', message: `${version}: ${failure}`, to: version });
@@ -67,7 +87,7 @@ async function retryFirstStage(deps: ContainerSwapDeps, stage: Stage, version: s
     try {
       await reconcileStage(deps, stage, version, report, { gate: true, gateEvery: true, timeoutMs: Math.min(stage.timeoutMs, Math.max(left, 1)) });
     } catch (err) {
-      throw err instanceof StageFailed && err.final ? new AbortError(err.message) : err;
+      throw err instanceof StageFailed && err.final ? new AbortError(err) : err;
     }
   }, {
     retries: 1_000, factor: 2, minTimeout: 500, maxTimeout: 8_000, maxRetryTime: forMs,
@@ -88,6 +108,7 @@ async function reconcileStage(deps: ContainerSwapDeps, stage: Stage, version: st
       if (action !== 'adopted' && action !== 'left') changed = true;
       report.actions.push({ container: spec.name, stage: stage.name, action });
     } catch (err) {
+      if (isTideError(err, 'podman-state')) throw new StageFailed(err.message, true, err);
       refused ||= isTideError(err) && refusalCodes.has(err.code);
       const place = isTideError(err) && err.where.file ? ` (file ${err.where.file})` : '';
       broken.push(`container ${spec.name}: ${(err as Error).message}${place}`);

@@ -52,6 +52,7 @@ function wirePodman(config: Config, layout: Layout, logger: Logger, runner: Proc
     podman, layout, logger, app: config.app, stages: planStages(config), keep: config.keep,
     leaving: () => rollbackLeaves(layout),
     gate: createStageGate({ prober, intervalMs: config.health.interval, logger, signal }),
+    healState: config.podman.heal_state,
   });
   return { images, containers };
 }

@@ -47,6 +47,15 @@ export interface Podman {
   healthcheck(name: string, timeoutMs: number): Promise<{ healthy: boolean; detail: string }>;
   /** The last line the container printed, for reasons; "" when there is none. */
   lastLogLine(name: string): Promise<string>;
+  /** `podman ps -a --external`: containers its storage holds that podman's database does not know. */
+  storageOnlyContainers(): Promise<{ id: string; name: string }[]>;
+  /**
+   * SPEC containers.md#podman-state-loss: a container podman no longer knows may still run
+   * under its OCI runtime; `<runtime> delete --force ID` (the runtime `podman info` names) ends it.
+   */
+  deleteRuntimeContainer(id: string): Promise<void>;
+  /** `podman system renumber`: reassign the lock numbers after its state was rebuilt. */
+  renumber(): Promise<void>;
 }
 
 export interface PodmanOptions {
@@ -111,6 +120,19 @@ export function createPodman(options: PodmanOptions): Podman {
       // Exit 1 with "unhealthy" is the check's verdict; anything else is podman's trouble.
       const said = result.stdout.trim() || describeExit(result, checkTimeoutMs);
       return { healthy: false, detail: said };
+    },
+    async storageOnlyContainers() {
+      const result = await must(['ps', '--all', '--external', '--format', 'json']);
+      const rows = JSON.parse(result.stdout || '[]') as { Id?: string; Names?: string[]; State?: string }[];
+      return rows.filter((r) => r.State === 'storage').map((r) => ({ id: r.Id ?? '', name: r.Names?.[0] ?? '' }));
+    },
+    async deleteRuntimeContainer(id) {
+      const info = await must(['info', '--format', '{{.Host.OCIRuntime.Path}}']);
+      const runtime = info.stdout.trim();
+      if (runtime) await options.runner.run([runtime, 'delete', '--force', id], { timeoutMs });
+    },
+    async renumber() {
+      await must(['system', 'renumber']);
     },
     async lastLogLine(name) {
       const result = await call(['logs', '--tail', '1', name]);
