@@ -9,6 +9,7 @@ import { createHostFixture, type HostFixture, type PublishedImage } from '../hel
 import { freePort } from '../../scripts/lib/free-port.js';
 import { isolatedPodman, type IsolatedPodman } from '../../scripts/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runProcess } from '../../src/system/process-runner.js';
 import { importExitingImage, saveArchive } from './podman-images.js';
 
 export const stageNames = ['mcns', 'proxy', 'web'] as const;
@@ -118,6 +119,13 @@ ${container('mcns')}${container('proxy')}${container('web')}${container('extra')
       return { image: c!.ImageName, running: c!.State.Running, startedAt: Date.parse(c!.State.StartedAt), id: c!.Id };
     },
     async cleanup() {
+      // After a podman state loss test: containers only the storage (and the runtime) still knows.
+      const lost = await podman.podman(['ps', '--all', '--external', '--format', 'json']);
+      for (const c of JSON.parse(lost.stdout || '[]') as { Id: string; State: string }[]) {
+        if (c.State !== 'storage') continue;
+        await runProcess(['runc', 'delete', '--force', c.Id], { timeoutMs: 30_000 });
+        await podman.podman(['rm', '--force', c.Id]);
+      }
       await podman.removeAllContainers();
       await build.removeAllContainers();
       await host.cleanup();
