@@ -38,6 +38,8 @@ export interface ContainerRecord {
   containers: { name: string; stage: string; image: string }[];
   /** By probe id, or by its description when it has none. */
   probes: Record<string, ProbeRecord>;
+  /** Each stage's probes, by the same keys. */
+  stageProbes: Record<string, string[]>;
   reconcile: ReconcileCounters;
 }
 
@@ -48,6 +50,7 @@ const recordFields: Fields<ContainerRecord> = {
   podmanArgv: { schema: z.array(z.string()).min(1), fallback: () => ['podman'] },
   containers: { schema: z.array(z.object({ name: z.string(), stage: z.string(), image: z.string() })), fallback: () => [] },
   probes: { schema: z.record(z.string(), probeRecordSchema), fallback: () => ({}) },
+  stageProbes: { schema: z.record(z.string(), z.array(z.string())), fallback: () => ({}) },
   reconcile: {
     schema: z.object({ runs: count, recreated: count, adopted: count, failures: count, last: z.string().nullable() }),
     fallback: emptyCounters,
@@ -67,4 +70,15 @@ export function updateContainerRecord(layout: Layout, change: (record: Container
   const record = readContainerRecord(layout);
   change(record);
   writeJsonAtomic(containerRecordPath(layout), { schema: 1, ...record });
+}
+
+/** Probes are named by id, else as log lines name them ("http http://127.0.0.1:8080/"). */
+export const probeKey = (probe: { id?: string }, described: string): string => probe.id ?? described;
+
+/** The last result of each probe just attempted; a failure to write is logged by the caller, never fatal. */
+export function recordProbeResults(layout: Layout, results: ReadonlyMap<string, { ok: boolean; detail: string }>, now: Date): void {
+  if (results.size === 0) return;
+  updateContainerRecord(layout, (record) => {
+    for (const [key, result] of results) record.probes[key] = { ok: result.ok, detail: result.detail, at: now.toISOString() };
+  });
 }

@@ -16,6 +16,8 @@ import { startOrder, stopOrder, type Stage } from './stage-plan.js';
 import type { StageGate } from './stage-gate.js';
 import { reconcileStages, type ReconcileOptions } from './reconcile-stages.js';
 import { asStateLoss } from './podman-state.js';
+import { probeKey, recordProbeResults, updateContainerRecord } from './container-record.js';
+import { describeProbe, type ProbeResult } from '../health/probes.js';
 
 export interface ContainerSwapDeps extends ImageStageDeps {
   app: string;
@@ -27,6 +29,8 @@ export interface ContainerSwapDeps extends ImageStageDeps {
   gate: StageGate;
   /** SPEC config.md#podman: heal_state, clear podman's broken state and recreate (recover, boot, reconciler). */
   healState: boolean;
+  /** SPEC config.md#podman: argv, recorded for `tide status`. */
+  podmanArgv: readonly string[];
 }
 
 export function createContainerSwap(deps: ContainerSwapDeps): Required<ContainerSwap> {
@@ -40,7 +44,37 @@ export function createContainerSwap(deps: ContainerSwapDeps): Required<Container
     },
     reconcile: (options?: ReconcileOptions) => reconcileStages(deps, options ?? {}),
     appliesTo: (version, probe) => probeAppliesTo(deps, version, probe),
+    recordProbes: (results) => recordProbes(deps, results),
   };
+}
+
+/** SPEC host-layout.md#containersjson: written under the lock; a failure is logged, never fatal. */
+function recordProbes(deps: ContainerSwapDeps, results: ReadonlyMap<ProbeSpec, ProbeResult>): void {
+  // Only hosts with containers have the file: `tide status` lists containers from it.
+  if (startOrder(deps.stages).length === 0) return;
+  const byKey = new Map([...results].map(([probe, result]) => [probeKey(probe, describeProbe(probe)), result]));
+  try {
+    recordProbeResults(deps.layout, byKey, new Date());
+  } catch (err) {
+    deps.logger.log('warn', { event: 'status', message: `could not record the probe results: ${(err as Error).message}` });
+  }
+}
+
+/** SPEC host-layout.md#containersjson: what `tide status` lists, after every placement of `version`. */
+export function recordContainers(deps: ContainerSwapDeps, version: string): void {
+  if (startOrder(deps.stages).length === 0) return;
+  const manifest = readKeptManifest(deps.layout, version);
+  try {
+    updateContainerRecord(deps.layout, (record) => {
+      record.podmanArgv = [...deps.podmanArgv];
+      record.containers = deps.stages.flatMap((stage) => stage.containers
+        .filter((spec) => !lacks(manifest, spec))
+        .map((spec) => ({ name: spec.name, stage: stage.name, image: wantedRef(manifest, spec, true) ?? spec.image })));
+      record.stageProbes = Object.fromEntries(deps.stages.map((stage) => [stage.name, stage.probes.map((p) => probeKey(p, describeProbe(p)))]));
+    });
+  } catch (err) {
+    deps.logger.log('warn', { event: 'status', message: `could not record the containers: ${(err as Error).message}` });
+  }
 }
 
 const modeOf = (deps: ContainerSwapDeps): Mode => (deps.leaving() !== null ? 'back' : 'forward');
@@ -105,6 +139,7 @@ async function startStages(deps: ContainerSwapDeps, version: string, restart: ()
   const mode = modeOf(deps);
   const manifest = readKeptManifest(deps.layout, version);
   const failures: StageFailure[] = [];
+  recordContainers(deps, version);
   for (const [index, stage] of deps.stages.entries()) {
     const failure = await startStage(deps, stage, version, manifest, mode, restart, index === deps.stages.length - 1);
     if (!failure) continue;

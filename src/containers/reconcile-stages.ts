@@ -10,7 +10,7 @@ import { findStateLoss, healState, stateLossError } from './podman-state.js';
 import { readVersionLink } from '../store/version-links.js';
 import { wantedRef } from './container-plan.js';
 import { readKeptManifest, reloadKeptImage } from './image-artifacts.js';
-import { lacks, placeContainer, type ContainerSwapDeps } from './container-swap.js';
+import { lacks, placeContainer, recordContainers, type ContainerSwapDeps } from './container-swap.js';
 import type { Stage } from './stage-plan.js';
 
 export interface ReconcileOptions {
@@ -61,6 +61,7 @@ export async function reconcileStages(deps: ContainerSwapDeps, options: Reconcil
   const report: ReconcileReport = { version, actions: [], failures: [] };
   if (version === null) return report;
   await checkPodmanState(deps, version);
+  recordContainers(deps, version);
   for (const [index, stage] of deps.stages.entries()) {
     const last = index === deps.stages.length - 1;
     const retry = index === 0 && !last && stage.probes.length > 0 && (options.retryFirstForMs ?? 0) > 0;

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import type { MirrorClient, ProgressListener } from '../mirror/mirror-client.js';
 import type { ProcessRunner } from '../system/process-runner.js';
 import type { ReleaseManifest } from '../documents/schemas.js';
-import type { ProbeAttempt } from '../health/probes.js';
+import type { ProbeAttempt, ProbeResult } from '../health/probes.js';
 import type { ProbeSpec } from '../config/schema.js';
 import { layoutFor, type Layout } from '../store/layout.js';
 
@@ -33,6 +33,8 @@ export interface ContainerSwap {
   reconcile?(options?: { retryFirstForMs?: number; gateEvery?: boolean }): Promise<{ version: string | null; failures: string[]; actions: { container: string; stage: string; action: string }[] }>;
   /** A container probe of a container `version` lacks does not apply to it. */
   appliesTo?(version: string, probe: ProbeSpec): boolean;
+  /** The last result of each probe, kept for `tide status`; never throws. */
+  recordProbes?(results: ReadonlyMap<ProbeSpec, ProbeResult>): void;
 }
 
 export interface MachineContext {

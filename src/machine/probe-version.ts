@@ -2,7 +2,7 @@
 // configured probes, plus "dead at start" detection so a version that never
 // answers is rolled back long before the health timeout.
 import { settleHealth, type HealthVerdict } from '../health/settle-health.js';
-import { describeProbe, type ProbeAttempt } from '../health/probes.js';
+import { describeProbe, type ProbeAttempt, type ProbeResult } from '../health/probes.js';
 import { isFailed } from '../system/systemd.js';
 import { formatDuration } from '../config/units.js';
 import type { ProbeSpec } from '../config/schema.js';
@@ -54,6 +54,7 @@ export async function probeVersion(ctx: MachineContext, version: string, abortab
   const goneAfterMs = health.gone_after ?? Math.max(3 * health.interval, 3_000);
   const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs);
   ctx.logger.log('info', { event: 'probe', message: `probing ${version} (${health.probe.length} probe(s), stable ${formatDuration(health.stable)}, timeout ${formatDuration(health.timeout)})`, to: version });
+  const lastResults = new Map<ProbeSpec, ProbeResult>();
   const verdict = await settleHealth(health.probe, health, {
     attempt: watch.attempt,
     signal: abortable ? ctx.interrupt.signal : undefined,
@@ -62,10 +63,13 @@ export async function probeVersion(ctx: MachineContext, version: string, abortab
       return watch.deadAtStart();
     },
     onAttempt: (probe, result) => {
+      lastResults.set(probe, result);
       ctx.logger.log('debug', { event: 'probe', message: `${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version });
       ctx.crashPoint(`probing-${version}`);
     },
   });
   ctx.logger.log(verdict.healthy ? 'info' : 'warn', { event: 'probe', message: `${version} ${verdict.healthy ? 'is healthy' : 'is unhealthy'}: ${verdict.reason}`, to: version, result: verdict.healthy ? 'healthy' : 'unhealthy', durationMs: Math.round(verdict.elapsedMs) });
+  // SPEC commands.md#tide-status: the last result of each probe, for `tide status`.
+  ctx.containers?.recordProbes?.(lastResults);
   return verdict;
 }

@@ -51,8 +51,9 @@ function wirePodman(config: Config, layout: Layout, logger: Logger, runner: Proc
   const containers = createContainerSwap({
     podman, layout, logger, app: config.app, stages: planStages(config), keep: config.keep,
     leaving: () => rollbackLeaves(layout),
-    gate: createStageGate({ prober, intervalMs: config.health.interval, logger, signal }),
+    gate: createStageGate({ prober, intervalMs: config.health.interval, logger, signal, record: (results) => containers.recordProbes(results) }),
     healState: config.podman.heal_state,
+    podmanArgv: config.podman.argv,
   });
   return { images, containers };
 }

@@ -38,6 +38,21 @@ test('an install starts the stages in order; a foundation that answers late hold
     await assertStartOrder(h, stageNames, [2_000, 1]);
     assert.equal(await images(h), ['localhost/mcns:1.0.0', 'localhost/proxy:1.0.0', 'localhost/web:1.0.0']);
     assert.is((await h.inspect('extra')), null, '1.0.0 has no image for extra: it is not created');
+    // tide status lists every container: stage, image, state, restarts, health, last probe result.
+    const status = await h.tide(['status', '--json']);
+    assert.is(status.code, 0, status.stderr);
+    const shown = JSON.parse(status.stdout) as { current: string; containers: { name: string; stage: string; image: string; state: string; restarts: number; health: string; probes: { probe: string; ok: boolean }[] }[] };
+    assert.is(shown.current, '1.0.0');
+    assert.equal(shown.containers.map((c) => [c.name, c.stage, c.image, c.state, c.restarts, c.health]), [
+      ['mcns', 'foundation', 'localhost/mcns:1.0.0', 'running', 0, 'none'],
+      ['proxy', 'middle', 'localhost/proxy:1.0.0', 'running', 0, 'none'],
+      ['web', 'app', 'localhost/web:1.0.0', 'running', 0, 'none'],
+    ]);
+    assert.equal(shown.containers.map((c) => c.probes.map((p) => [p.probe, p.ok])), [[['dns', true]], [['proxy', true]], [['web', true]]]);
+    await h.podman.podman(['stop', '-t', '0', 'proxy']);
+    const text = await h.tide(['status']);
+    assert.match(text.stdout, /^proxy +middle +localhost\/proxy:1\.0\.0 +exited +0 +none +proxy: ok$/m);
+    assert.match(text.stdout, /^CONTAINER +STAGE +IMAGE +STATE +RESTARTS +HEALTH +LAST PROBE$/m);
   } finally {
     await h.cleanup();
   }

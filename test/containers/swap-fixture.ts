@@ -39,7 +39,7 @@ export function createSwapHost(tmp: string, containers: ContainerSpec[], keep = 
   // One stage, no probes: the stage tests (container-stages.test.ts) cover the gate.
   const stages = planStages({ stage: [], container: containers, health: { probe: [], timeout: 10_000 } as never });
   const gate: StageGate = async () => ({ healthy: true, reason: 'no probes', elapsedMs: 0 });
-  const real = createContainerSwap({ podman, layout, logger: silentLogger, app: 'demo', stages, keep, leaving: () => (rollingBack.value ? 'leaving' : null), gate, healState: false });
+  const real = createContainerSwap({ podman, layout, logger: silentLogger, app: 'demo', stages, keep, leaving: () => (rollingBack.value ? 'leaving' : null), gate, healState: false, podmanArgv: host.argv });
   const swap = {
     ...real,
     async switchTo(version: string) {

@@ -5,12 +5,28 @@ import { parseFlags } from '../parse-flags.js';
 import { loadStatusConfig } from '../status-config.js';
 import { configPathFrom } from '../../config/config-path.js';
 import { readHostStatus } from '../../store/host-status.js';
+import { alignedTable } from '../aligned-table.js';
+import { readContainerStatus, type ContainerStatus } from '../../containers/container-status.js';
+
+/** One row per container, in start order; the last probe results of its stage. */
+function containerTable(containers: ContainerStatus[]): string {
+  const rows: string[][] = [];
+  for (const c of containers) {
+    const image = c.runningImage && c.runningImage !== c.image ? `${c.runningImage} (wants ${c.image})` : c.image;
+    const probes = c.probes.map((p) => `${p.probe}: ${p.ok ? 'ok' : p.detail}`).join('; ') || '(none yet)';
+    rows.push([c.name, c.stage, image, c.state, c.restarts === null ? '-' : String(c.restarts), c.health, probes]);
+  }
+  return alignedTable(['CONTAINER', 'STAGE', 'IMAGE', 'STATE', 'RESTARTS', 'HEALTH', 'LAST PROBE'], rows).join('\n');
+}
 
 export const command: Command = async (args, cli) => {
   const { values } = parseFlags('status', args, { json: { type: 'boolean', default: false } });
-  const status = await readHostStatus(await loadStatusConfig(configPathFrom(cli.configFlag)));
+  const config = await loadStatusConfig(configPathFrom(cli.configFlag));
+  const status = await readHostStatus(config);
+  // SPEC commands.md#status-json: `containers` is added only on hosts that have some.
+  const containers = await readContainerStatus(config.state_dir);
   if (wantsJson(cli, values.json)) {
-    cli.out(JSON.stringify(status));
+    cli.out(JSON.stringify(containers ? { ...status, containers } : status));
     return 0;
   }
   const pending = status.pending ? `${status.pending.from ?? '(nothing)'} → ${status.pending.to ?? '(unknown)'}, phase ${status.pending.phase}, deadline ${status.pending.deadline ?? '(unknown)'}` : 'none';
@@ -24,6 +40,7 @@ export const command: Command = async (args, cli) => {
     `last check:  ${status.lastCheck ?? 'never'}`,
     `last result: ${status.lastResult ?? '(none)'}`,
     ...(status.damaged.length > 0 ? [`damaged:     ${status.damaged.join(', ')} (the next run sets them aside and rebuilds them)`] : []),
+    ...(containers ? ['', containerTable(containers)] : []),
   ].join('\n'));
   return 0;
 };
