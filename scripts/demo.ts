@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   cleanups.push(() => front.stop());
   const containers = await demoContainers(root);
   if (containers) cleanups.push(() => containers.stop());
-  say(containers ? `podman: a container demo-web (busybox httpd, isolated storage) swaps with every release` : 'podman is not installed: the demo runs without a container');
+  say(containers ? `podman: a container demo-web (busybox httpd, isolated storage) swaps with every release, in stage "backend" before the service's stage "app"` : 'podman is not installed: the demo runs without a container');
   const podmanEnv = containers?.env ?? {};
   const restart = writeRestartScript(host, { link, port: servicePort });
   cleanups.push(() => stopService(host));
@@ -70,9 +70,15 @@ async function main(): Promise<void> {
 
   await release('1.0.0', 'build, sign, promote to stable, publish to both mirrors');
   step('The host installs 1.0.0');
-  expect('tide update installs 1.0.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
+  const installed = await tide(['--config', config, 'update'], podmanEnv);
+  expect('tide update installs 1.0.0 (exit 0)', installed.code === 0);
   expect('the front end serves 1.0.0', (await front.serving()) === 'demo 1.0.0');
-  if (containers) expect('the container serves demo-web 1.0.0', (await containers.serving()) === 'demo-web 1.0.0');
+  if (containers) {
+    expect('the container serves demo-web 1.0.0', (await containers.serving()) === 'demo-web 1.0.0');
+    const passed = installed.stderr.indexOf('stage "backend" passed');
+    const restarted = installed.stderr.indexOf('restarting:');
+    expect('stage "backend" (demo-web) passed its probes before the service of stage "app" was restarted', passed !== -1 && restarted > passed);
+  }
 
   step('A web-UI root of mode 0700 (the incident that broke nginx) never ships as 0700');
   const bad = join(root, 'src', 'bad-perms');

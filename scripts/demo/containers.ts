@@ -11,7 +11,7 @@ import { isolatedPodman } from '../lib/podman.js';
 export interface DemoContainers {
   argv: string[];
   env: Record<string, string>;
-  /** The [podman], [[container]] and probe lines of the host config. */
+  /** The [podman], [[container]], probe and [[stage]] lines of the host config. */
   config: string;
   /** Import the image a release's recipe describes; returns its ref for `tide release build --image`. */
   image(recipe: ImageRecipe): Promise<string>;
@@ -38,13 +38,26 @@ image = "localhost/demo-web"
 args = ["--network", "host", "--env", "PORT=${port}", "--stop-timeout", "2"]
 
 [[health.probe]]
+id = "demo-web-running"
 type = "container"
 name = "demo-web"
 
 [[health.probe]]
+id = "demo-web-http"
 type = "http"
 url = "http://127.0.0.1:${port}/"
 body = "demo-web"
+
+# Two stages: the container first; the service (restart) and the front end's
+# probes only once demo-web answers.
+[[stage]]
+name = "backend"
+containers = ["demo-web"]
+probes = ["demo-web-running", "demo-web-http"]
+timeout = "20s"
+
+[[stage]]
+name = "app"
 `,
     async image(recipe) {
       await podman.importBusyboxImage(recipe.ref, [`CMD ${JSON.stringify(recipe.cmd)}`], recipe.rootfs);
