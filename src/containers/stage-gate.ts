@@ -32,6 +32,8 @@ export function createStageGate(deps: StageGateDeps): StageGate {
       onAttempt: (probe, result) => last.set(probe, result) && deps.logger.log('debug', { event: 'probe', message: `stage "${stage.name}": ${describeProbe(probe)}: ${result.ok ? 'ok' : result.detail}`, to: version }),
     });
     deps.record?.(last);
+    // No stable window here: "passed continuously for 0ms" would read oddly.
+    if (verdict.healthy) verdict.reason = stage.probes.length === 1 ? `${describeProbe(stage.probes[0]!)} passed` : `all ${stage.probes.length} probes passed`;
     deps.logger.log(verdict.healthy ? 'info' : 'warn', { event: 'stage', message: `stage "${stage.name}" ${verdict.healthy ? 'passed' : 'failed'}: ${verdict.reason}`, to: version, result: verdict.healthy ? 'healthy' : 'unhealthy' });
     return verdict;
   };
