@@ -10,7 +10,7 @@ import { findStateLoss, healState, stateLossError } from './podman-state.js';
 import { readVersionLink } from '../store/version-links.js';
 import { wantedRef } from './container-plan.js';
 import { readKeptManifest, reloadKeptImage } from './image-artifacts.js';
-import { lacks, placeContainer, recordContainers, type ContainerSwapDeps } from './container-swap.js';
+import { lacks, placeContainer, recordContainers, type ContainerSwapDeps } from './place-container.js';
 import type { Stage } from './stage-plan.js';
 
 export interface ReconcileOptions {
