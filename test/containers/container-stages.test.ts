@@ -1,4 +1,4 @@
-// test-needs: nginx, podman
+// test-needs: nginx, podman, network
 // SPEC config.md#stage, end to end through the real `tide` binary and real podman:
 // three stages start in order, each only after the one before passed its probes; a
 // failing stage rolls the update back at once; recover brings everything back in order.

@@ -1,4 +1,4 @@
-// test-needs: nginx, podman
+// test-needs: nginx, podman, network
 // SPEC containers.md#podman-state-loss, with real podman: its database (libpod's
 // bolt_state.db) is removed while its storage and the containers' processes remain.
 // Without heal_state, tide says so in one line and what to run (exit 6) and touches
