@@ -96,10 +96,10 @@ async function runPhase(ctx: MachineContext, marker: PendingMarker): Promise<Ste
 /** SPEC host-layout.md#current-and-previous: flip previous, then current (one rename each), then the links. Idempotent. */
 async function swapToNew(ctx: MachineContext, marker: PendingMarker): Promise<void> {
   ctx.logger.log('info', { event: 'swap', message: `switching ${marker.from ?? '(nothing)'} → ${marker.to}`, from: marker.from, to: marker.to, phase: 'swapping' });
+  // SPEC config.md#stage: the replaced containers stop first, last stage first; they start in `restarting`.
+  await ctx.containers?.switchTo(marker.to);
   if (marker.from !== null) pointVersionLink(ctx.layout, ctx.layout.previous, marker.from);
   ctx.crashPoint('between-flips');
   pointVersionLink(ctx.layout, ctx.layout.current, marker.to);
   ensureAppLinks(ctx.layout, ctx.config.link);
-  // SPEC config.md#stage: the replaced containers stop here, last stage first; they start in `restarting`.
-  await ctx.containers?.switchTo(marker.to);
 }

@@ -127,9 +127,14 @@ export function createPodman(options: PodmanOptions): Podman {
       return rows.filter((r) => r.State === 'storage').map((r) => ({ id: r.Id ?? '', name: r.Names?.[0] ?? '' }));
     },
     async deleteRuntimeContainer(id) {
+      // Host commands run the way podman does (plain, or through the systemd-run prefix of argv).
+      const host = (args: string[]) => options.runner.run([...hostPrefix(options.argv), ...args], { timeoutMs });
       const info = await must(['info', '--format', '{{.Host.OCIRuntime.Path}}']);
       const runtime = info.stdout.trim();
-      if (runtime) await options.runner.run([runtime, 'delete', '--force', id], { timeoutMs });
+      if (runtime) await host([runtime, 'delete', '--force', id]);
+      // podman mounted the container's /dev/shm; without its database nobody unmounts it, and `podman rm` fails on it.
+      const mounts = await host(['findmnt', '--raw', '--noheadings', '--output', 'TARGET']);
+      for (const target of mounts.stdout.split('\n').filter((t) => t.includes(`/${id}/userdata/`))) await host(['umount', target]);
     },
     async renumber() {
       await must(['system', 'renumber']);
@@ -141,6 +146,12 @@ export function createPodman(options: PodmanOptions): Podman {
       return line.length > 200 ? `${line.slice(0, 200)}…` : line;
     },
   };
+}
+
+/** What comes before podman itself in argv (e.g. `systemd-run … --`); empty for a plain podman. */
+export function hostPrefix(argv: readonly string[]): string[] {
+  const at = argv.findIndex((arg) => arg === 'podman' || arg.endsWith('/podman'));
+  return at > 0 ? argv.slice(0, at) : [];
 }
 
 /** One line: which podman call failed and how; a podman that cannot start is a config error. */

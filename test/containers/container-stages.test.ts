@@ -185,8 +185,11 @@ test('tide daemon runs the reconciler every [reconcile] interval: a removed cont
     assert.equal(await h.inspect('mcns'), mcns, 'mcns untouched');
     for (let i = 0; i < 50 && !log.includes('"action":"recreated"'); i++) await delay(100);
     assert.match(log, /"event":"reconcile".*"container":"web","stage":"app","action":"recreated"/);
-    const metrics = readFileSync(join(h.host.dir, 'metrics.prom'), 'utf8');
-    assert.match(metrics, /^tide_reconcile_recreated_total\{app="demo"\} 1$/m);
+    // The metrics textfile is rewritten right after the pass that logged it.
+    const recreatedOnce = /^tide_reconcile_recreated_total\{app="demo"\} 1$/m;
+    const metrics = () => { try { return readFileSync(join(h.host.dir, 'metrics.prom'), 'utf8'); } catch { return ''; } };
+    for (let i = 0; i < 50 && !recreatedOnce.test(metrics()); i++) await delay(100);
+    assert.match(metrics(), recreatedOnce);
   } finally {
     daemon?.kill('SIGTERM');
     if (daemon && daemon.exitCode === null) await new Promise((resolve) => daemon!.once('exit', resolve));

@@ -124,6 +124,8 @@ ${container('mcns')}${container('proxy')}${container('web')}${container('extra')
       for (const c of JSON.parse(lost.stdout || '[]') as { Id: string; State: string }[]) {
         if (c.State !== 'storage') continue;
         await runProcess(['runc', 'delete', '--force', c.Id], { timeoutMs: 30_000 });
+        const mounts = await runProcess(['findmnt', '--raw', '--noheadings', '--output', 'TARGET'], { timeoutMs: 30_000 });
+        for (const target of mounts.stdout.split('\n').filter((t) => t.includes(`/${c.Id}/userdata/`))) await runProcess(['umount', target], { timeoutMs: 30_000 });
         await podman.podman(['rm', '--force', c.Id]);
       }
       await podman.removeAllContainers();
