@@ -68,8 +68,9 @@ function outcomeLine(o: TransactionOutcome): string {
     case 'committed': return `updated ${o.from ?? '(nothing)'} → ${o.to}: ${o.reason}`;
     case 'up-to-date': return `up to date: ${o.to ?? '(nothing)'}`;
     case 'skipped': return `not updating: ${o.reason}`;
-    case 'rolled-back': return `${o.to} was unhealthy, rolled back to ${o.from}: ${o.reason}`;
+    case 'rolled-back': return `${o.to} was unhealthy${o.inProbation ? ' in probation after its commit' : ''}, rolled back to ${o.from}: ${o.reason}`;
     case 'rollback-failed': return `${o.to} was unhealthy and the rollback failed: ${o.reason}`;
     case 'nothing-pending': return 'nothing pending';
+    case 'on-probation': return `${o.to} is still on probation: ${o.reason}`;
   }
 }

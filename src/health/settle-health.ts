@@ -103,7 +103,7 @@ async function guardedAttempt(attempt: ProbeAttempt, probe: ProbeSpec, timeoutMs
   }
 }
 
-async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return;
   try {
     await delay(ms, undefined, { signal });

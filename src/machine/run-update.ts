@@ -91,7 +91,7 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
 export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Promise<TransactionOutcome> {
   const leftover = await settlePending(ctx);
   if (leftover) return leftover;
-  const started = Date.now();
+  const started = ctx.monotonic();
   const { found, decision, current } = await checkForUpdate(ctx, request, true).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
     throw err;
@@ -107,7 +107,7 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
     throw err;
   });
   const outcome = await driveTransaction(ctx, marker);
-  return { ...outcome, durationMs: Date.now() - started };
+  return { ...outcome, durationMs: Math.round(ctx.monotonic() - started) };
 }
 
 /** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */

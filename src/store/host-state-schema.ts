@@ -24,6 +24,8 @@ export const historyEntrySchema = z.object({
   /** Why it failed, one line; absent when it committed. */
   reason: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
+  /** SPEC design.md#probation: a rollback decided after the commit, during probation (a late rollback). */
+  inProbation: z.boolean().optional(),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
