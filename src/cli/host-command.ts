@@ -28,6 +28,7 @@ export async function withMachine<T>(cli: CliContext, command: string, body: (m:
   const started = Date.now();
   let summary: RunSummary | undefined;
   try {
+    const onWait = (message: string) => logger.log('warn', { event: 'lock', message });
     return await withStateLock(config.state_dir, command, async () => {
       // SPEC host-layout.md#the-accepted-config: lets `tide status` trust this text without the parser.
       try {
@@ -45,7 +46,7 @@ export async function withMachine<T>(cli: CliContext, command: string, body: (m:
       } finally {
         writeRunMetrics(config, logger);
       }
-    });
+    }, { onWait });
   } finally {
     stopListening();
     if (summary) {

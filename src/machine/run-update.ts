@@ -90,7 +90,9 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
 
 export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Promise<TransactionOutcome> {
   const leftover = await settlePending(ctx);
-  if (leftover) return leftover;
+  // SPEC design.md#probation: a new update waits until the running one's probation has ended;
+  // when it passed, this update goes on. Any other leftover is this run's outcome.
+  if (leftover && !(leftover.result === 'committed' && leftover.inProbation)) return leftover;
   const started = ctx.monotonic();
   const { found, decision, current } = await checkForUpdate(ctx, request, true).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
