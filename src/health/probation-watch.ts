@@ -114,3 +114,9 @@ export async function watchProbation(probes: ProbeSpec[], timing: ProbationTimin
   const verdict = judgeProbation(records, Math.max(now, timing.remaining), { ...timing, stable: 0 });
   return { ...(verdict ?? { healthy: false, reason: 'probation did not settle' }), elapsedMs: now, probes: records };
 }
+
+/** The newest failure of a probation watch as "<probe> <what it saw>"; null when none failed. */
+export function lastProbationFailure(records: readonly ProbeRecord[]): string | null {
+  const last = records.filter((r) => r.lastFailure !== null).at(-1);
+  return last ? `${describeProbe(last.probe)} ${last.lastFailure}` : null;
+}

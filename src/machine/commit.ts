@@ -17,7 +17,7 @@ export function recordCommit(ctx: MachineContext, marker: PendingMarker): number
   updateHostState(ctx.layout, (state) => {
     const last = state.history.at(-1);
     if (last && last.to === marker.to && last.from === marker.from && last.result === result && Date.parse(last.time) >= Date.parse(marker.startedAt)) return;
-    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs });
+    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs, ...(marker.lastProbeFailure && { lastProbeFailure: marker.lastProbeFailure }) });
     state.bad = state.bad.filter((v) => v !== marker.to);
     state.counters.updates += 1;
     // SPEC host-layout.md#statejson: what happened, as in the history (a manual rollback is not an update).

@@ -60,7 +60,7 @@ function follow(ctx: MachineContext, marker: PendingMarker, result: Exclude<Acti
 function extraFor(result: Exclude<ActionResult, { event: 'end' }>): Partial<PendingMarker> {
   switch (result.event) {
     case 'ok': return result.extra ?? {};
-    case 'fail': return { reason: result.reason, ...(result.hostFault && { hostFault: true }) };
+    case 'fail': return { reason: result.reason, ...(result.hostFault && { hostFault: true }), ...(result.lastProbeFailure && { lastProbeFailure: result.lastProbeFailure }) };
     case 'interrupt': return { reason: result.reason ?? interruptReason, interrupted: true };
   }
 }

@@ -43,6 +43,8 @@ const markerShape = {
    * entering `probation`, kept by a rollback from it (a late rollback). Absent in older markers.
    */
   probationUntil: timestamp.optional(),
+  /** The newest failed probe attempt so far ("<probe> <what it saw>"), for the history entry. */
+  lastProbeFailure: z.string().optional(),
 };
 const markerSchema = z.object(markerShape);
 

@@ -8,6 +8,8 @@ import { probeVersion } from './probe-version.js';
 import { finishCommit, recordCommit } from './commit.js';
 import { rollBack } from './rollback.js';
 import { probationEnd, watchCommitted } from './probation.js';
+import { failedAttempts, lastProbationFailure } from '../health/probation-watch.js';
+import { updateHostState } from '../store/host-state.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 import type { Phase } from './phases.js';
@@ -15,7 +17,7 @@ import type { Phase } from './phases.js';
 export type ActionResult =
   /** `extra`: fields the next phase's marker carries. */
   | { event: 'ok'; extra?: Partial<PendingMarker> }
-  | { event: 'fail'; reason: string; hostFault?: boolean }
+  | { event: 'fail'; reason: string; hostFault?: boolean; lastProbeFailure?: string }
   | { event: 'interrupt'; reason?: string }
   /** The action settled the transaction and returns its outcome. */
   | { event: 'end'; outcome: TransactionOutcome };
@@ -36,10 +38,11 @@ export const phaseActions: Readonly<Record<Phase, PhaseAction>> = {
   },
   async probing(ctx, marker) {
     const verdict = await probeVersion(ctx, marker.to);
+    const seen = countProbeFailures(ctx, verdict.failedAttempts ?? 0, verdict.lastFailure ?? null);
     ctx.crashPoint('after-probe');
     if (verdict.aborted) return { event: 'interrupt' };
-    if (!verdict.healthy) return { event: 'fail', reason: verdict.reason };
-    return { event: 'ok', extra: { reason: verdict.reason } };
+    if (!verdict.healthy) return { event: 'fail', reason: verdict.reason, ...seen };
+    return { event: 'ok', extra: { reason: verdict.reason, ...seen } };
   },
   async committing(ctx, marker) {
     recordCommit(ctx, marker);
@@ -53,8 +56,10 @@ export const phaseActions: Readonly<Record<Phase, PhaseAction>> = {
   },
   async probation(ctx, marker) {
     const verdict = await watchCommitted(ctx, marker);
+    const seen = countProbeFailures(ctx, failedAttempts(verdict.probes), lastProbationFailure(verdict.probes));
+    if (seen.lastProbeFailure) noteLateFailure(ctx, marker, seen.lastProbeFailure);
     if (verdict.aborted) return { event: 'interrupt', reason: verdict.reason };
-    if (!verdict.healthy) return { event: 'fail', reason: `after the commit, in probation: ${verdict.reason}` };
+    if (!verdict.healthy) return { event: 'fail', reason: `after the commit, in probation: ${verdict.reason}`, ...seen };
     const outcome = await finishCommit(ctx, marker, `${marker.reason ?? 'healthy'}; ${verdict.reason}`);
     return { event: 'end', outcome: { ...outcome, inProbation: true } };
   },
@@ -80,4 +85,18 @@ async function restartNew(ctx: MachineContext, marker: PendingMarker): Promise<{
   ctx.logger.log('info', { event: 'restart', message: `restarting: ${argv.join(' ')}`, to: marker.to, phase: 'restarting' });
   const outcome = await restartService(ctx.runner, argv, { env: { TIDE_VERSION: marker.to } });
   return outcome.ok ? null : { reason: `restart failed: ${outcome.detail}`, hostFault: outcome.hostFault === true };
+}
+
+/** SPEC host-layout.md#statejson: failed attempts add to counters.failedProbes (tide_failed_probes_total). */
+function countProbeFailures(ctx: MachineContext, failed: number, last: string | null): { lastProbeFailure?: string } {
+  if (failed > 0) updateHostState(ctx.layout, (state) => { state.counters.failedProbes += failed; });
+  return last ? { lastProbeFailure: last } : {};
+}
+
+/** The committed history entry keeps the newest failure seen during its probation too. */
+function noteLateFailure(ctx: MachineContext, marker: PendingMarker, failure: string): void {
+  updateHostState(ctx.layout, (state) => {
+    const entry = [...state.history].reverse().find((h) => h.to === marker.to && h.from === marker.from && h.result === 'committed');
+    if (entry) entry.lastProbeFailure = failure;
+  });
 }

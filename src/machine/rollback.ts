@@ -58,7 +58,7 @@ function recordRollback(ctx: MachineContext, marker: PendingMarker, why: string,
     // The version failed on its own, not because tide was asked to stop or tide or the host
     // failed: unattended updates skip it. A release is bad only for its own health.
     if (!marker.interrupted && !marker.hostFault && !state.bad.includes(marker.to)) state.bad.push(marker.to);
-    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, reason, durationMs, ...(late && { inProbation: true }) });
+    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, reason, durationMs, ...(marker.lastProbeFailure && { lastProbeFailure: marker.lastProbeFailure }), ...(late && { inProbation: true }) });
     state.counters.rollbacks += 1;
     state.lastResult = result;
   });
