@@ -11,12 +11,12 @@ import type { MachineContext } from './context.js';
 
 /**
  * When probation of the version just committed ends; null for none: `[health] probation`
- * is 0, the config has no probes (nothing could be watched), or it is `tide rollback`
- * (back to a version that ran before).
+ * is 0, the config has no probes (nothing could be watched), it is `tide rollback` (back
+ * to a version that ran before), or a first install (there is nothing to roll back to).
  */
 export function probationEnd(ctx: MachineContext, marker: PendingMarker): Date | null {
   const { probation, probe } = ctx.config.health;
-  if (probation <= 0 || marker.kind === 'rollback') return null;
+  if (probation <= 0 || marker.kind === 'rollback' || marker.from === null) return null;
   if (probe.length === 0) {
     ctx.logger.log('warn', { event: 'probation', message: `no probation for ${marker.to}: the config says [health] probes = "none"`, to: marker.to });
     return null;
