@@ -3,8 +3,8 @@
 // This file decides nothing: each event's destination comes from the table.
 import { advancePhase, type PendingMarker } from './pending-marker.js';
 import { rollBack } from './rollback.js';
-import { phaseActions, type ActionResult } from './phase-actions.js';
-import { destination, maxSteps, maxVisitsPerPhase, transitions, type PhaseEvent } from './transitions.js';
+import { phaseActions, type ActionResult, type PhaseAction } from './phase-actions.js';
+import { maxSteps, maxVisitsPerPhase, transitions, type PhaseEvent, type PhaseRow } from './transitions.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 import type { Phase } from './phases.js';
@@ -12,9 +12,17 @@ import { TideError } from '../errors.js';
 
 type Step = { next: PendingMarker } | { done: TransactionOutcome };
 
+/** The table and the actions the walker follows: always the real ones, but for the loop detector's test. */
+export interface TransactionRules {
+  table: Readonly<Record<Phase, PhaseRow>>;
+  actions: Readonly<Record<Phase, PhaseAction>>;
+}
+
+const realRules: TransactionRules = { table: transitions, actions: phaseActions };
+
 const interruptReason = 'interrupted (SIGTERM) before the new version was verified';
 
-export async function driveTransaction(ctx: MachineContext, start: PendingMarker): Promise<TransactionOutcome> {
+export async function driveTransaction(ctx: MachineContext, start: PendingMarker, rules: TransactionRules = realRules): Promise<TransactionOutcome> {
   let marker = start;
   const visits = new Map<Phase, number>();
   for (let i = 0; i < maxSteps; i++) {
@@ -25,7 +33,7 @@ export async function driveTransaction(ctx: MachineContext, start: PendingMarker
       marker = towardsRollback(ctx, marker, `the transaction looped: entered ${marker.phase} ${seen} times`);
       continue;
     }
-    const step = await runStep(ctx, marker);
+    const step = await runStep(ctx, marker, rules);
     if ('done' in step) return step.done;
     marker = step.next;
   }
@@ -34,22 +42,22 @@ export async function driveTransaction(ctx: MachineContext, start: PendingMarker
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-async function runStep(ctx: MachineContext, marker: PendingMarker): Promise<Step> {
-  const row = transitions[marker.phase];
-  if (ctx.interrupt.signal.aborted && row.interrupt !== 'finish') return follow(ctx, marker, { event: 'interrupt' });
+async function runStep(ctx: MachineContext, marker: PendingMarker, rules: TransactionRules): Promise<Step> {
+  const row = rules.table[marker.phase];
+  if (ctx.interrupt.signal.aborted && row.interrupt !== 'finish') return follow(ctx, marker, row, { event: 'interrupt' });
   let result: ActionResult;
   try {
-    result = await phaseActions[marker.phase](ctx, marker);
+    result = await rules.actions[marker.phase](ctx, marker);
   } catch (err) {
-    return onError(ctx, marker, err);
+    return onError(ctx, marker, row, err);
   }
   if (result.event === 'end') return { done: result.outcome };
-  return follow(ctx, marker, result);
+  return follow(ctx, marker, row, result);
 }
 
 /** The marker moves to where the table sends this event, before the next phase's side effect. */
-function follow(ctx: MachineContext, marker: PendingMarker, result: Exclude<ActionResult, { event: 'end' }>): Step {
-  const to = destination(marker.phase, result.event);
+function follow(ctx: MachineContext, marker: PendingMarker, row: PhaseRow, result: Exclude<ActionResult, { event: 'end' }>): Step {
+  const to = row[result.event];
   if (to === 'keep-marker') return { done: keptMarker(ctx, marker, result.event, result.event === 'interrupt' ? result.reason : undefined) };
   if (to === 'end' || to === 'finish') {
     throw new TideError('internal', `the ${marker.phase} phase reported ${result.event}, which the transition table does not allow`, { file: ctx.layout.pending });
@@ -70,10 +78,10 @@ function extraFor(result: Exclude<ActionResult, { event: 'end' }>): Partial<Pend
  * table row says `rolling-back` rolls back and does not blame the release; one that says
  * `keep-marker` leaves the marker for `tide verify` to redo the phase.
  */
-function onError(ctx: MachineContext, marker: PendingMarker, err: unknown): Step {
+function onError(ctx: MachineContext, marker: PendingMarker, row: PhaseRow, err: unknown): Step {
   const what = `tide failed while ${marker.phase}: ${messageOf(err)}`;
   ctx.logger.log('error', { event: 'error', message: what, from: marker.from, to: marker.to, phase: marker.phase });
-  const to = destination(marker.phase, 'error');
+  const to = row.error;
   if (to === 'rolling-back') return { next: towardsRollback(ctx, marker, what) };
   if (marker.phase === 'rolling-back') {
     // An operator is needed now (exit 6); `tide verify` redoes the rollback.

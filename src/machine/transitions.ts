@@ -90,11 +90,6 @@ export function canMove(from: Phase, to: Phase): boolean {
   return [row.ok, row.fail, row.interrupt, row.error].includes(to);
 }
 
-/** Where an event of a phase leads. */
-export function destination(phase: Phase, event: PhaseEvent): Destination {
-  return transitions[phase][event];
-}
-
 /** Where `tide verify` enters for a marker left in `phase` on its `attempt`-th run. */
 export function resumePhase(phase: Phase, attempt: number): Phase {
   const row = transitions[phase];

@@ -12,6 +12,7 @@ import { canMove, maxAttempts, resumePhase, transitions } from '../../src/machin
 import { phaseOrder, type Phase } from '../../src/machine/phases.js';
 import { pointVersionLink } from '../../src/store/version-links.js';
 import { exitCodeOfOutcome } from '../../src/machine/outcome.js';
+import { phaseActions } from '../../src/machine/phase-actions.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 
 const test = suite('transition table');
@@ -324,6 +325,17 @@ for (const phase of ['probing', 'probation'] as const) {
     });
   });
 }
+
+test('the loop detector: a table that sends probing back to probing is stopped and rolled back', async () => {
+  await withHost({}, async (host) => {
+    host.world.probe['1.1.0:probing'] = 'fail';
+    const looping = { ...transitions, probing: { ...transitions.probing, fail: 'probing' as const } };
+    const outcome = await driveTransaction(host.context(), markerAt(host, 'probing'), { table: looping, actions: phaseActions });
+    assert.is(outcome.result, 'rolled-back');
+    assert.match(outcome.reason, /the transaction looped: entered probing 3 times/);
+    assert.equal(host.state().bad, [], 'a loop is tide\'s fault, not the release\'s');
+  });
+});
 
 test('an old marker (no probationUntil, from before probation) is read and settled as before', async () => {
   await withHost({ probation: '5s' }, async (host) => {
