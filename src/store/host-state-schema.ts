@@ -70,7 +70,8 @@ export type AcceptedPointerEntry = z.infer<typeof acceptedPointerSchema>;
 const countersFields = {
   updates: { schema: count, fallback: () => 0 },
   rollbacks: { schema: count, fallback: () => 0 },
-  failedProbes: { schema: count, fallback: () => 0 },
+  // Added after the first release: absent in older files, which is not damage.
+  failedProbes: { schema: count.default(0), fallback: () => 0 },
 } satisfies Fields<HostCounters>;
 
 export interface HostCounters {
