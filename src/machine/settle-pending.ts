@@ -16,7 +16,12 @@ import { readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
-export async function settlePending(ctx: MachineContext): Promise<TransactionOutcome | null> {
+export interface SettleOptions {
+  /** `tide rollback`: a marker in probation is not resumed but rolled back now, for this reason (not marked bad). */
+  endProbation?: string;
+}
+
+export async function settlePending(ctx: MachineContext, opts: SettleOptions = {}): Promise<TransactionOutcome | null> {
   clearStaging(ctx);
   await repairStateFiles(ctx);
   const found = readMarkerOrSettleDamage(ctx);
@@ -26,7 +31,9 @@ export async function settlePending(ctx: MachineContext): Promise<TransactionOut
     ctx.logger.log('warn', { event: 'verify', message: `settling the unfinished ${marker.kind ?? 'update'} ${marker.from ?? '(nothing)'} → ${marker.to} from phase ${marker.phase} (attempt ${marker.attempt})`, from: marker.from, to: marker.to, phase: marker.phase });
   }
   const resumeAt = resumePhase(marker.phase, marker.attempt);
-  if (resumeAt !== marker.phase) {
+  if (opts.endProbation && marker.phase === 'probation') {
+    marker = advancePhase(ctx.layout, marker, 'rolling-back', { reason: opts.endProbation, interrupted: true });
+  } else if (resumeAt !== marker.phase) {
     // A version that keeps killing tide (or the host) is not given a fourth chance.
     marker = advancePhase(ctx.layout, marker, resumeAt, { reason: `the update did not settle in ${maxAttempts} attempts` });
   } else {

@@ -50,9 +50,12 @@ function assertLateRollback(host: HostFixture, run: TideRun): void {
   assert.match(run.stdout, /1\.1\.0 was unhealthy in probation after its commit, rolled back to 1\.0\.0: after the commit, in probation: http .* in a row during probation/);
   assert.is(current(host), 'versions/1.0.0');
   assert.equal(host.stateJson().bad, ['1.1.0']);
-  const [committed, rolledBack] = host.stateJson().history.slice(-2) as { to: string; result: string; inProbation?: boolean; reason?: string }[];
+  const [committed, rolledBack] = host.stateJson().history.slice(-2) as { to: string; result: string; inProbation?: boolean; reason?: string; lastProbeFailure?: string }[];
   assert.equal([committed!.to, committed!.result, committed!.inProbation], ['1.1.0', 'committed', undefined]);
   assert.equal([rolledBack!.to, rolledBack!.result, rolledBack!.inProbation], ['1.1.0', 'rolled-back', true]);
+  // The reason of the newest failed probe is kept per transaction, on both entries.
+  assert.match(rolledBack!.lastProbeFailure ?? '', /^http http:\/\/127\.0\.0\.1:\d+\/ answered 502, expected 200$/);
+  assert.is(committed!.lastProbeFailure, rolledBack!.lastProbeFailure);
   assert.not.ok(existsSync(marker(host)), 'the marker is gone');
 }
 

@@ -337,6 +337,21 @@ test('the loop detector: a table that sends probing back to probing is stopped a
   });
 });
 
+test('tide rollback during probation rolls back now instead of resuming probation, without marking the version bad', async () => {
+  await withHost({ probation: '10s' }, async (host) => {
+    const ctx = host.context();
+    markerAt(host, 'probation', { probationUntil: new Date(ctx.now().getTime() + 10_000).toISOString() });
+    const { runManualRollback } = await import('../../src/machine/manual-rollback.js');
+    const outcome = await runManualRollback(ctx);
+    assert.is(outcome.result, 'rolled-back', outcome.reason);
+    assert.match(outcome.reason, /manual rollback \(tide rollback\) during probation/);
+    assert.ok(outcome.inProbation);
+    assert.equal(host.state().bad, []);
+    assert.not.ok(host.effects.some((e) => e.markerPhase === 'probation'), 'probation was not resumed');
+    assert.is(host.marker(), null);
+  });
+});
+
 test('an old marker (no probationUntil, from before probation) is read and settled as before', async () => {
   await withHost({ probation: '5s' }, async (host) => {
     const old = markerAt(host, 'probing');
