@@ -2,8 +2,9 @@
 // SPEC design.md#probation through the real CLI: a real service behind a real nginx.
 // A release that is healthy for 5 s and then dies passes its startup check, is committed,
 // and is rolled back inside its probation; the same when tide is killed with SIGKILL
-// during probation and `tide verify` finishes it; a healthy release outlives probation,
-// and only then is the old version pruned, while a second update waits for it.
+// during probation and `tide verify` finishes it; SIGTERM during probation keeps the
+// marker; a healthy release outlives probation, and only then is the old version
+// pruned, while a second update waits for it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -103,6 +104,29 @@ test('SIGKILL during probation: status shows probation and its end, and tide ver
     const [, seconds] = /watching 1\.1\.0 for ([0-9.]+)s more/.exec(verify.stderr) ?? [];
     assert.ok(seconds !== undefined && Number(seconds) < 20, `resumed with ${seconds}s left`);
     assert.is(await host.serving(), 'demo 1.0.0');
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test('SIGTERM during probation (a shutdown) keeps the marker and exits 0; tide verify then finishes probation and commits', async () => {
+  const host = await hostOn100('6s');
+  try {
+    await host.publish('1.1.0');
+    const update = spawnUpdate(host);
+    await update.until(/watching 1\.1\.0 for/);
+    update.child.kill('SIGTERM');
+    const stopped = await update.closed;
+    assert.is(stopped.code, 0, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stdout, /1\.1\.0 is still on probation: .*tide verify resumes probation/);
+    assert.is(JSON.parse(readFileSync(marker(host), 'utf8')).phase, 'probation');
+    assert.equal(host.stateJson().bad, [], 'a shutdown never blames the release');
+    assert.is(current(host), 'versions/1.1.0', 'a shutdown does not undo a committed version');
+    const verify = await host.tide(['verify']);
+    assert.is(verify.code, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /updated 1\.0\.0 → 1\.1\.0: .*probation passed/);
+    assert.not.ok(existsSync(marker(host)));
+    assert.is(await host.serving(), 'demo 1.1.0');
   } finally {
     await host.cleanup();
   }
