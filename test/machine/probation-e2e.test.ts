@@ -109,7 +109,7 @@ test('SIGKILL during probation: status shows probation and its end, and tide ver
   }
 });
 
-test('SIGTERM during probation (a shutdown) keeps the marker and exits 0; tide verify then finishes probation and commits', async () => {
+test('SIGTERM during probation (a shutdown) keeps the marker and exits 0; the next tide update finishes that probation, then updates', async () => {
   const host = await hostOn100('6s');
   try {
     await host.publish('1.1.0');
@@ -122,11 +122,15 @@ test('SIGTERM during probation (a shutdown) keeps the marker and exits 0; tide v
     assert.is(JSON.parse(readFileSync(marker(host), 'utf8')).phase, 'probation');
     assert.equal(host.stateJson().bad, [], 'a shutdown never blames the release');
     assert.is(current(host), 'versions/1.1.0', 'a shutdown does not undo a committed version');
-    const verify = await host.tide(['verify']);
-    assert.is(verify.code, 0, verify.stdout + verify.stderr);
-    assert.match(verify.stdout, /updated 1\.0\.0 → 1\.1\.0: .*probation passed/);
+    // A new update waits until the running one's probation has ended, then goes on.
+    await host.publish('1.2.0');
+    const next = await host.tide(['update']);
+    assert.is(next.code, 0, next.stdout + next.stderr);
+    assert.match(next.stderr, /from phase probation \(attempt 2\)[\s\S]*1\.1\.0: probation passed[\s\S]*installing 1\.2\.0/);
+    assert.match(next.stdout, /updated 1\.1\.0 → 1\.2\.0: .*probation passed/);
     assert.not.ok(existsSync(marker(host)));
-    assert.is(await host.serving(), 'demo 1.1.0');
+    assert.is(await host.serving(), 'demo 1.2.0');
+    assert.equal(host.stateJson().history.map((h) => [h.to, h.result]), [['1.0.0', 'committed'], ['1.1.0', 'committed'], ['1.2.0', 'committed']]);
   } finally {
     await host.cleanup();
   }
