@@ -15,6 +15,7 @@ import { planStages } from '../containers/stage-plan.js';
 import { createStageGate } from '../containers/stage-gate.js';
 import type { ProbeAttempt } from '../health/probes.js';
 import { readPendingMarker } from './pending-marker.js';
+import { abortableSleep } from '../health/settle-health.js';
 import { crashPointFromEnv, type MachineContext } from './context.js';
 
 export function createMachineContext(config: Config, logger: Logger, extra: Partial<MachineContext> = {}): MachineContext {
@@ -32,6 +33,8 @@ export function createMachineContext(config: Config, logger: Logger, extra: Part
     prober,
     ...wirePodman(config, layout, logger, runner, prober, interrupt.signal),
     now: () => new Date(),
+    monotonic: () => performance.now(),
+    sleep: abortableSleep,
     machineId: readMachineId(config.machine_id),
     interrupt,
     crashPoint: crashPointFromEnv(),
