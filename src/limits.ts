@@ -7,6 +7,12 @@ const GiB = 1024 * MiB;
 export const limits = {
   // SPEC formats.md#size-caps: documents larger than 1 MiB are refused without reading further.
   maxDocumentBytes: 1 * MiB,
+  // SPEC formats.md#the-tree-artifact: tree.json larger than 16 MiB is refused without reading further.
+  maxTreeDocumentBytes: 16 * MiB,
+  // Delta staging: objects fetched from mirrors at once.
+  objectFetchesAtOnce: 8,
+  // Delta staging: a kept version is staged from only when it holds at least this share of the new tree's bytes.
+  minReusedShare: 0.5,
   // SPEC formats.md#size-caps: signatures larger than 64 KiB are refused.
   maxSignatureBytes: 64 * KiB,
   // Signatures: a host whose clock runs this far behind the signer's still accepts a fresh signature.

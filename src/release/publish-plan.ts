@@ -40,6 +40,10 @@ export interface MirrorPlan {
 export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
   const found: Omit<TreeFile, 'size' | 'sha256'>[] = [];
   const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
+  // SPEC formats.md#the-tree-artifact: objects go out with the artifacts, before any manifest that needs them.
+  for (const path of walkFiles(tree, 'objects')) {
+    if (/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz$/.test(path)) add(path, 'artifact');
+  }
   for (const path of walkFiles(tree, 'releases')) {
     add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');
   }
@@ -150,6 +154,8 @@ async function refuseReplacing(file: TreeFile, target: string, mirror: string, t
     // SPEC trust.md#root-documents: root N is written once; another root N would be an equivocation.
     throw new TideError('hash', `the mirror holds a different ${file.path}; a root is never replaced`, where);
   }
+  // An object is named by its content, not its gzip bytes: another zlib's bytes for it are as good.
+  if (file.path.startsWith('objects/')) return;
   if (file.stage === 'artifact' || file.stage === 'manifest') {
     // SPEC formats.md#words: a release is immutable; other bytes under the same version mean two different builds.
     throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);

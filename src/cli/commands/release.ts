@@ -128,11 +128,13 @@ async function build(args: string[], ctx: CliContext): Promise<number> {
     signingKeys: values.key.length > 0 ? await signingKeys(values.key, 'build') : undefined,
   });
   if (wantsJson(ctx, values.json)) {
-    ctx.out(JSON.stringify({ dir: built.dir, manifest: built.manifest, bundleEntries: built.bundleEntries, signatureFile: built.signatureFile ?? null }));
+    ctx.out(JSON.stringify({ dir: built.dir, manifest: built.manifest, bundleEntries: built.bundleEntries, signatureFile: built.signatureFile ?? null, objects: built.objects ?? null, treeSkipped: built.treeSkipped ?? null }));
     return ExitCode.ok;
   }
   ctx.out(`built ${built.dir}`);
   for (const a of built.manifest.artifacts) ctx.out(`  ${a.type.padEnd(6)} ${a.path}  ${a.size} bytes  sha256 ${a.sha256}${a.type === 'image' ? `  ${a.image}` : ''}`);
+  if (built.objects) ctx.out(`  objects ${built.objects.written} written, ${built.objects.kept} already in objects/`);
+  if (built.treeSkipped) ctx.out(`  no tree: ${built.treeSkipped}`);
   ctx.out(built.signatureFile ? `  signed  ${built.signatureFile}` : `  next: tide release sign --key KEY ${built.manifestFile}`);
   return ExitCode.ok;
 }
