@@ -10,7 +10,7 @@ import { createDocumentCache } from '../store/document-cache.js';
 import { readVersionLink } from '../store/version-links.js';
 import { TideError } from '../errors.js';
 import { newPendingMarker, writePendingMarker, type PendingMarker } from './pending-marker.js';
-import { stageRelease, forgetArtifacts, bundleOf } from './stage-release.js';
+import { stageRelease, forgetArtifacts, bundleOf, type StagedRelease } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
 import { repairStateFiles, settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
@@ -102,16 +102,16 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
     return { result: current === decision.version ? 'up-to-date' : 'skipped', from: current, to: decision.version, reason: decision.reason };
   }
   ctx.logger.log('info', { event: 'check', message: `installing ${decision.version} (${decision.reason})`, from: current, to: decision.version });
-  const marker = await prepareSwap(ctx, found, current, request.channel).catch((err) => {
+  const { marker, transfers } = await prepareSwap(ctx, found, current, request.channel).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
     throw err;
   });
   const outcome = await driveTransaction(ctx, marker);
-  return { ...outcome, durationMs: Date.now() - started };
+  return { ...outcome, durationMs: Date.now() - started, transfers };
 }
 
 /** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */
-async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<PendingMarker> {
+async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<{ marker: PendingMarker; transfers: StagedRelease['transfers'] }> {
   // Plan, then apply: what would fail only after `current` flipped is refused now.
   checkLinkPaths(ctx.config.link, ctx.layout.current);
   const staged = await stageRelease(ctx, found.manifest, found.mirrors);
@@ -129,7 +129,7 @@ async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: st
   );
   writePendingMarker(ctx.layout, marker);
   ctx.logger.log('info', { event: 'marker', message: `pending marker written for ${current ?? '(nothing)'} → ${staged.version} on channel ${channel}`, from: current, to: staged.version, phase: 'swapping' });
-  return marker;
+  return { marker, transfers: staged.transfers };
 }
 
 /** After staging, before the marker: SIGTERM and the pre-swap hook may still stop the update. */
