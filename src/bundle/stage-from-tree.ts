@@ -19,7 +19,6 @@ import { limits } from '../limits.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
-import { digestFile } from '../store/file-digest.js';
 import { writeAll } from '../store/write-all.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createStagingDir } from './extract.js';
@@ -56,6 +55,8 @@ export interface TreeStagingResult {
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 // A copy that is a reflink where the filesystem can (btrfs, xfs), a plain copy elsewhere; never over anything.
 const COPY_FLAGS = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
+
+const HASH_READ_BYTES = 256 * 1024;
 
 /** gzip's worst case is a few bytes per 16 KiB block over the data; anything beyond is not an honest object. */
 export const maxObjectBytes = (size: number): number => size + Math.ceil(size / 256) + 1024;
@@ -110,7 +111,7 @@ class TreeStaging {
     const stats = await lstat(source).catch(() => undefined);
     if (!stats?.isFile() || stats.size !== entry.size) return this.edited(keptPath, 'it is not the regular file of that size it was');
     await copyFile(source, target, COPY_FLAGS);
-    const copied = await digestFile(target);
+    const copied = await this.digest(target);
     if (copied.size !== entry.size || copied.sha256 !== entry.sha256) {
       await rm(target, { force: true });
       return this.edited(keptPath, `its sha256 is ${copied.sha256} now`);
@@ -121,6 +122,26 @@ class TreeStaging {
     this.result.reusedBytes += entry.size;
     this.result.reusedFiles += 1;
     return true;
+  }
+
+  // Reused read buffers: hashing the copies makes no garbage, so memory stays flat in tree size.
+  private readonly buffers: Buffer[] = [];
+
+  private async digest(path: string): Promise<{ size: number; sha256: string }> {
+    const buffer = this.buffers.pop() ?? Buffer.allocUnsafeSlow(HASH_READ_BYTES);
+    const hash = createHash('sha256');
+    let size = 0;
+    const handle = await open(path, 'r');
+    try {
+      for (let read = (await handle.read(buffer, 0, buffer.length, null)).bytesRead; read > 0; read = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) {
+        hash.update(buffer.subarray(0, read));
+        size += read;
+      }
+    } finally {
+      await handle.close();
+      this.buffers.push(buffer);
+    }
+    return { size, sha256: hash.digest('hex') };
   }
 
   private edited(keptPath: string, why: string): false {
