@@ -1,6 +1,6 @@
-// `tide release build`, the tree artifact's side: every file of the bundle once more,
-// as a content-addressed object in the release tree's objects/ (SPEC
-// formats.md#the-tree-artifact), shared by every release. An object already there is
+// SPEC formats.md#the-tree-artifact: `tide release build`, the tree artifact's side:
+// every file of the bundle once more, as a content-addressed object in the release
+// tree's objects/, shared by every release. An object already there is
 // checked (inflated and hashed) and kept; a damaged one is replaced. Each object
 // appears under its name only complete, fsynced, and proven to hold the bytes its
 // name says.
