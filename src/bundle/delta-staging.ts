@@ -11,6 +11,7 @@ import { releaseManifestSchema, type ReleaseManifest, type TreeArtifact } from '
 import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
 import { digestFile } from '../store/file-digest.js';
 import type { Layout } from '../store/layout.js';
+import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
 import type { MachineContext } from '../machine/context.js';
 import { planDelta, type KeptTree } from './delta-plan.js';
@@ -104,7 +105,10 @@ export interface DeltaStaged {
  */
 export async function stageDelta(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[], tree: CheckedTree, installed: readonly string[]): Promise<DeltaStaged | undefined> {
   if (!ctx.client.fetchObject) return undefined;
-  const plan = planDelta(tree, await readKeptTrees(ctx.layout, installed.filter((v) => v !== manifest.version)));
+  // The current version first: on a tie it wins, and its files are the likeliest to be in the page cache.
+  const current = readVersionLink(ctx.layout.current);
+  const candidates = installed.filter((v) => v !== manifest.version).sort((a, b) => Number(b === current) - Number(a === current));
+  const plan = planDelta(tree, await readKeptTrees(ctx.layout, candidates));
   const treePath = releaseFile(manifest, treeArtifactOf(manifest)!.path);
   if (!plan) {
     ctx.logger.log('info', { event: 'stage', message: `no kept version shares enough of ${manifest.version}'s files: installing from the bundle`, to: manifest.version });
