@@ -112,7 +112,7 @@ class TreeStaging {
     const stats = await lstat(source).catch(() => undefined);
     if (!stats?.isFile() || stats.size !== entry.size) return this.edited(keptPath, 'it is not the regular file of that size it was');
     await copyFile(source, target, COPY_FLAGS);
-    const copied = await this.digest(target);
+    const copied = await this.digestAndSync(target);
     if (copied.size !== entry.size || copied.sha256 !== entry.sha256) {
       await rm(target, { force: true });
       return this.edited(keptPath, `its sha256 is ${copied.sha256} now`);
@@ -128,7 +128,8 @@ class TreeStaging {
   // Reused read buffers: hashing the copies makes no garbage, so memory stays flat in tree size.
   private readonly buffers: Buffer[] = [];
 
-  private async digest(path: string): Promise<{ size: number; sha256: string }> {
+  /** The copy's sha256, and its data on the disk (crash safety), while the other lanes copy and fetch. */
+  private async digestAndSync(path: string): Promise<{ size: number; sha256: string }> {
     const buffer = this.buffers.pop() ?? Buffer.allocUnsafeSlow(HASH_READ_BYTES);
     const hash = createHash('sha256');
     let size = 0;
@@ -138,6 +139,7 @@ class TreeStaging {
         hash.update(buffer.subarray(0, read));
         size += read;
       }
+      await handle.datasync();
     } finally {
       await handle.close();
       this.buffers.push(buffer);
@@ -163,6 +165,8 @@ class TreeStaging {
           this.result.fetchedObjects += 1;
           if ((entry.mode & this.umask) !== 0) await handle.chmod(entry.mode);
           if (this.o.owner) await handle.chown(this.o.owner.uid, this.o.owner.gid);
+          // Crash safety: on the disk before staging ends, while the next objects are still coming in.
+          await handle.datasync();
           return;
         } catch (err) {
           // Not a mirror's fault (a full disk, a bug): another mirror will not help.

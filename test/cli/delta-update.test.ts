@@ -6,7 +6,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { writeAppTree } from '../../scripts/lib/service-app.js';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
@@ -79,6 +81,27 @@ for (const serve of ['file', 'python', 'nginx'] as MirrorServing[]) {
     }
   });
 }
+
+test('a mirror without the objects is skipped for each object like one without an artifact: the next mirror serves them', async () => {
+  const tmp = tempDir();
+  const bare = join(tmp.path, 'bare-mirror');
+  const host = await createHostFixture({ mirrors: (own) => [pathToFileURL(bare).href, own] });
+  try {
+    const side = releaseSide(host);
+    await release(side, host, '1.0.0', appSource(host, '1.0.0'));
+    await updateJson(host);
+    await release(side, host, '1.1.0', appSource(host, '1.1.0'));
+    cpSync(host.mirrorDir, bare, { recursive: true, filter: (path) => !path.includes(`${join(host.mirrorDir, 'objects')}`) });
+    assert.not.ok(existsSync(join(bare, 'objects')));
+    const { transfers, stderr } = await updateJson(host);
+    assert.equal(transfers.map((t) => [t.how, t.from]), [['delta', '1.0.0']]);
+    assert.match(stderr, /warn: mirror file:\/\/\S+bare-mirror failed for objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz: expected the file, it does not exist/);
+    assert.is(await host.serving(), 'demo 1.1.0');
+  } finally {
+    await host.cleanup();
+    tmp.cleanup();
+  }
+});
 
 test('a kept file edited on disk is never reused: its object is fetched instead', async () => {
   const host = await createHostFixture();
