@@ -20,7 +20,7 @@ import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
 import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
-import { checkStagedTree } from '../bundle/stage-from-tree.js';
+import { checkStagedTree } from '../bundle/check-staged-tree.js';
 import type { CheckedTree } from '../bundle/tree-document.js';
 
 export interface StagedRelease {
