@@ -1,3 +1,4 @@
+// test-needs: nginx, network
 // SPEC formats.md#release-manifest: a host ignores artifact types it does not know, so a
 // release built by a newer tide (a tree artifact, or something later) installs here from its bundle.
 import { test } from 'uvu';
