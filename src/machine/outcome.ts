@@ -8,7 +8,9 @@ export type OutcomeResult =
   | 'committed'
   | 'rolled-back'
   | 'rollback-failed'
-  | 'nothing-pending';
+  | 'nothing-pending'
+  /** SIGTERM during probation: the marker is kept and `tide verify` resumes probation. */
+  | 'on-probation';
 
 export interface TransactionOutcome {
   result: OutcomeResult;
@@ -19,6 +21,8 @@ export interface TransactionOutcome {
   durationMs?: number;
   /** SPEC commands.md#tide-update: per artifact of the installed release, bytes fetched and reused, and how. */
   transfers?: ArtifactTransfer[];
+  /** SPEC design.md#probation: the transaction ended in (or after) probation. */
+  inProbation?: boolean;
 }
 
 const exitByResult: Record<OutcomeResult, ExitCodeValue> = {
@@ -28,6 +32,7 @@ const exitByResult: Record<OutcomeResult, ExitCodeValue> = {
   'nothing-pending': ExitCode.ok,
   'rolled-back': ExitCode.rolledBack,
   'rollback-failed': ExitCode.operatorNeeded,
+  'on-probation': ExitCode.ok,
 };
 
 export function exitCodeOfOutcome(outcome: TransactionOutcome): ExitCodeValue {
