@@ -55,7 +55,8 @@ export async function fetchVerifiedTree(ctx: MachineContext, manifest: ReleaseMa
   const dest = join(ctx.layout.artifactsDir(manifest.version), artifact.path);
   try {
     if (!(await matches(dest, artifact))) {
-      await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger);
+      // Not durable: a kept tree.json is hashed again before every use, so a torn one is merely not a source.
+      await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256, durable: false }, dest, ctx.client, ctx.logger);
     }
   } catch (err) {
     if (!isTideError(err) || err.code === 'internal') throw err;
