@@ -10,6 +10,7 @@ import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
 export async function commitTransaction(ctx: MachineContext, marker: PendingMarker, reason: string): Promise<TransactionOutcome> {
+  ctx.crashPoint('before-commit');
   const durationMs = Date.now() - Date.parse(marker.startedAt);
   const result = marker.kind === 'rollback' ? 'manual-rollback' : 'committed';
   updateHostState(ctx.layout, (state) => {
