@@ -247,7 +247,11 @@ install_dropins() {
         *[[:space:]]*) warn "skipped $dir: systemd paths with spaces are not supported here" ;;
         /home/*|/root/*|/run/user/*) warn "$dir is hidden by ProtectHome=; tide cannot write it" ;;
         /tmp/*|/var/tmp/*) warn "$dir is private to the unit (PrivateTmp=); tide cannot write it" ;;
-        *) echo "ReadWritePaths=-$dir" ;;
+        *)
+          # A directory that does not exist yet cannot be made writable (systemd skips it),
+          # and the sandbox would keep tide from creating it: create it here.
+          [ -d "$destdir$dir" ] || { mkdir -p "$destdir$dir" && say "created $destdir$dir" >&2; }
+          echo "ReadWritePaths=-$dir" ;;
       esac
     done
   } >"$work/paths.conf"
