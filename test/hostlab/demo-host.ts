@@ -56,7 +56,7 @@ export interface JournalLine {
 
 export interface DemoHostOptions {
   name: string;
-  /** The [health] table (default: a short window, for the lab). */
+  /** The [health] table (default: a short window, for the lab; '' for tide's defaults). */
   health?: string;
 }
 
@@ -159,14 +159,11 @@ export async function createDemoHost(o: DemoHostOptions): Promise<DemoHost> {
   const [webPort, apiPort] = [await freePort(), await freePort()];
   const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`] });
   provision(machine.root, { webPort, apiPort, publicKey: key.publicArmored, health: o.health ?? labHealth });
-  let t = Date.now();
   await machine.boot();
-  process.stderr.write(`boot ${Date.now() - t} ms\n`); t = Date.now();
   const installed = await machine.run(['sh', '/srv/checkout/scripts/install.sh', '--app-unit', 'demo.service']);
   if (installed.code !== 0) throw new Error(`install.sh exited ${installed.code}: ${installed.stderr}`);
   // The scenarios start tide-update.service themselves: no hourly run in between.
   await machine.run(['systemctl', 'disable', '--now', 'tide-update.timer']);
-  process.stderr.write(`install ${Date.now() - t} ms\n`);
 
   const tide = (args: string[]) => machine.run(['/usr/local/bin/tide', ...args]);
 

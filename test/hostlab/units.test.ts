@@ -20,9 +20,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  const t = Date.now();
   await host?.cleanup();
-  process.stderr.write(`cleanup ${Date.now() - t} ms\n`);
 });
 
 test('install.sh enabled tide-verify for the next boot without starting it, and ordered tide-update after the app', async () => {
