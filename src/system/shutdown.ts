@@ -3,7 +3,7 @@
 // while the system stops must not start a rollback: the app and nginx are being stopped
 // too, and PID 1 refuses to start units then, so the rollback would fail and be recorded
 // as rollback-failed. tide leaves the pending marker instead; `tide verify` settles it
-// at the next boot (SPEC runbook.md#shutdown-while-an-update-is-pending).
+// at the next boot (SPEC install.md#shutdown-while-tide-runs).
 import { limits } from '../limits.js';
 import { lastLine, type ProcessRunner } from './process-runner.js';
 
