@@ -98,10 +98,15 @@ test('a config edited after install.sh: the unit stops before tide starts, namin
 });
 
 test('a clean poweroff while probing is no rollback: the marker is left, boot commits the healthy release', async () => {
+  // A stable window long enough that the poweroff surely lands while probing.
+  const config = join(host.machine.root, 'etc/tide/tide.toml');
+  const before = readFileSync(config, 'utf8');
+  writeFileSync(config, before.replace('stable = "2s"', 'stable = "6s"'));
   await host.publish('1.4.0');
   await host.machine.run(['systemctl', 'start', '--no-block', 'tide-update.service']);
   await waitFor('the marker at probing', () => host.marker()?.phase === 'probing');
   await host.machine.poweroff();
+  writeFileSync(config, before);
   // Before the next boot: tide left the marker, recorded nothing.
   assert.equal([host.marker()?.phase, host.marker()?.to], ['probing', '1.4.0']);
   assert.not.ok(host.stateJson().history.some((entry) => entry.to === '1.4.0'), JSON.stringify(host.stateJson().history));
