@@ -24,6 +24,9 @@ test.after(async () => {
 });
 
 test('install.sh enabled tide-verify for the next boot without starting it, and ordered tide-update after the app', async () => {
+  // It ran on a host with node and no npm.
+  assert.is.not((await host.machine.sh('command -v npm')).code, 0, 'the lab machine has npm');
+  assert.is((await host.machine.sh('command -v node')).stdout.trim(), '/usr/bin/node');
   const enabled = await host.machine.run(['systemctl', 'is-enabled', 'tide-verify.service']);
   assert.is(enabled.stdout.trim(), 'enabled');
   const shown = await host.machine.run(['systemctl', 'show', '-p', 'ActiveEnterTimestampMonotonic,ExecMainStartTimestampMonotonic', '--value', 'tide-verify.service']);
