@@ -152,6 +152,8 @@ function provision(root: string, o: { webPort: number; apiPort: number; publicKe
 
 export async function createDemoHost(o: DemoHostOptions): Promise<DemoHost> {
   const work = tempDir(`tide-lab-${o.name}-host-`);
+  // Removed with the machines of a killed test (lab-machine.ts, reapOrphans).
+  writeFileSync(join(work.path, 'owner'), String(process.pid));
   const mirrorDir = join(work.path, 'mirror');
   mkdirSync(mirrorDir, { recursive: true });
   const key = await makeKey('release');

@@ -3,7 +3,7 @@
 // commands run inside with nsenter, a power cut that freezes every process of the
 // machine at once and then kills its init. docs/host-lab.md is the recipe.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -69,9 +69,59 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => {
   else child.once('exit', () => resolve());
 });
 
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Machines a killed test left behind (SIGKILL of systemd-nspawn leaves its machine
+ * running, orphaned): each machine dir records the test process that owns it; when
+ * that process is gone, the machine's processes are killed and its overlay unmounted.
+ * Machines of test files running now are never touched.
+ */
+function reapOrphans(): void {
+  for (const name of readdirSync('/tmp').filter((n) => n.startsWith('tide-lab-'))) {
+    const dir = join('/tmp', name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!owner || isAlive(owner)) continue;
+    let init: number | undefined;
+    try {
+      init = Number(readFileSync(join(dir, 'init'), 'utf8'));
+    } catch { /* never booted */ }
+    if (init && readComm(init) === 'systemd' && readFileSync(`/proc/${init}/environ`, 'utf8').includes('container=systemd-nspawn')) {
+      try { process.kill(init, 'SIGKILL'); } catch { /* gone */ }
+    }
+    for (let i = 0; i < 20 && spawnSync('mountpoint', ['-q', join(dir, 'root')]).status === 0; i++) {
+      spawnSync('umount', [join(dir, 'root')]);
+      spawnSync('sleep', ['0.1']);
+    }
+    if (spawnSync('mountpoint', ['-q', join(dir, 'root')]).status !== 0) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 export function createLabMachine(opts: { name: string; binds?: string[] }): LabMachine {
   labRoot();
+  reapOrphans();
   const dir = mkdtempSync(join('/tmp', `tide-lab-${opts.name}-`));
+  writeFileSync(join(dir, 'owner'), String(process.pid));
   const root = join(dir, 'root');
   let nspawn: ChildProcess | undefined;
   let init: number | undefined;
@@ -108,15 +158,8 @@ export function createLabMachine(opts: { name: string; binds?: string[] }): LabM
       else await delay(50);
     }
     if (init === undefined) throw new Error(`the machine's systemd did not start: ${console.trim()}`);
+    writeFileSync(join(dir, 'init'), String(init));
     await waitBooted();
-  }
-
-  function readComm(pid: number): string {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      return '';
-    }
   }
 
   function run(argv: string[], o: { timeoutMs?: number } = {}): Promise<Ran> {
