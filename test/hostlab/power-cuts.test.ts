@@ -34,8 +34,13 @@ async function updateHeldAt(hangAt: string): Promise<void> {
   await host.machine.run(['systemctl', 'set-environment', `TIDE_TEST_HANG_AT=${hangAt}`]);
   await host.machine.run(['systemctl', 'start', '--no-block', 'tide-update.service']);
   const said = `test hook: hanging at ${hangAt}`;
-  await waitFor(`tide-update at ${hangAt}`, async () =>
-    (await host.machine.run(['journalctl', '-b', '-u', 'tide-update.service', '-o', 'cat', '--no-pager', '-n', '20'])).stdout.includes(said), 60_000);
+  const journalTail = async () => (await host.machine.run(['journalctl', '-b', '-u', 'tide-update.service', '-o', 'cat', '--no-pager', '-n', '20'])).stdout;
+  try {
+    await waitFor(`tide-update at ${hangAt}`, async () => (await journalTail()).includes(said), 60_000);
+  } catch (err) {
+    const unit = (await host.machine.run(['systemctl', 'status', '--no-pager', '-n', '0', 'tide-update.service'])).stdout;
+    throw new Error(`${(err as Error).message}\n${unit}\n${await journalTail()}`);
+  }
 }
 
 /** What must hold after any power cut and boot: settled, one version everywhere, tide status fine. */
@@ -112,6 +117,7 @@ test('power cuts at random moments of update cycles: always one version, settled
   const iterations = Number(process.env.TIDE_HOSTLAB_ITERATIONS ?? 5);
   const seed = Number(process.env.TIDE_HOSTLAB_SEED ?? Date.now() % 1_000_000);
   const random = seeded(seed);
+  process.stderr.write(`random power cuts: ${iterations} iterations, TIDE_HOSTLAB_SEED=${seed}\n`);
   for (let i = 0; i < iterations; i++) {
     const old = (await host.status()).current!;
     const version = nextVersion();
