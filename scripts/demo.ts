@@ -2,7 +2,9 @@
 // A release engineer makes a key, builds and publishes releases to two mirrors
 // (nginx over HTTP when the machine has it, and file://); a host installs 1.0.0,
 // updates to 1.1.0 (healthy, committed), then to a broken 1.2.0 that tide rolls
-// back on its own. Exits 0 only when the story went exactly like that.
+// back on its own, then to 1.3.0, which passes its startup check, is committed, dies
+// a few seconds later and is rolled back in probation. Exits 0 only when the story
+// went exactly like that.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -102,11 +104,18 @@ async function main(): Promise<void> {
   }
   expect('the next unattended run skips the bad 1.2.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
 
+  await release('1.3.0', 'a late failure: healthy at start, out of memory 5 s later');
+  step('The host updates to 1.3.0; it passes its startup check and is committed; probation catches it dying');
+  const late = await tide(['--config', config, 'update'], podmanEnv);
+  expect('tide update exits 5: committed, then unhealthy in probation, rolled back to 1.1.0', late.code === 5 && /in probation after its commit/.test(late.stdout));
+  expect('the front end serves 1.1.0 again', (await front.serving()) === 'demo 1.1.0');
+  if (containers) expect('the container is back on demo-web 1.1.0 (kept until probation ended)', (await containers.serving()) === 'demo-web 1.1.0');
+
   step('What the operator sees');
   const status = await tide(['--config', config, 'status'], podmanEnv);
   await tide(['--config', config, 'history']);
   const json = JSON.parse((await tide(['--config', config, 'status', '--json'])).stdout) as { current: string; previous: string; bad: string[] };
-  expect('status: current 1.1.0, previous 1.0.0, bad [1.2.0]', status.code === 0 && json.current === '1.1.0' && json.previous === '1.0.0' && json.bad.join() === '1.2.0');
+  expect('status: current 1.1.0, previous 1.0.0, bad [1.2.0, 1.3.0]', status.code === 0 && json.current === '1.1.0' && json.previous === '1.0.0' && json.bad.join() === '1.2.0,1.3.0');
 
   step('The release engineer checks the mirrors');
   const mirrors = await tide(['release', 'status', '--mirror', httpMirror, '--mirror', `file://${mirrorB}`, '--key', pub, '--app', 'demo', '--channel', 'stable']);
@@ -137,6 +146,8 @@ restart = [${JSON.stringify(o.restart)}]
 timeout = "30s"
 interval = "500ms"
 stable = "3s"
+# After the commit, keep watching this long; a failure lasting \`stable\` rolls back.
+probation = "12s"
 
 [[health.probe]]
 type = "http"
@@ -154,7 +165,7 @@ ${o.containers?.config ?? ''}`);
 let exitCode = 0;
 try {
   await main();
-  process.stdout.write('\n\x1b[1mThe story went as told: 1.0.0 installed, 1.1.0 committed, 1.2.0 rolled back by itself.\x1b[0m\n');
+  process.stdout.write('\n\x1b[1mThe story went as told: 1.0.0 installed, 1.1.0 committed, 1.2.0 rolled back by itself, 1.3.0 rolled back in probation.\x1b[0m\n');
 } catch (err) {
   exitCode = 1;
   process.stdout.write(`\n\x1b[31mThe demo did not go as told: ${err instanceof StoryBroken ? err.message : (err as Error).stack}\x1b[0m\n`);

@@ -41,6 +41,8 @@ export const limits = {
   maxRedirects: 3,
   // SPEC config.md#health: one probe attempt may take at most this long (and never longer than the interval).
   probeAttemptTimeoutMs: 5_000,
+  // SPEC design.md#probation: an update waits for another tide's probation this long past its end (its last failure's `stable`, the rollback).
+  probationLockSlackMs: 5 * 60_000,
   // SPEC config.md#healthprobe: http `body`: only this much of a probe's answer is searched for the substring.
   probeBodyBytes: 64 * KiB,
   // Fail fast: this many refused attempts in a row, after the probe answered once, mean the service died.

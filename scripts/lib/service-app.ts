@@ -1,10 +1,13 @@
 // A real service for the end-to-end tests and the demo: a Node HTTP server that answers
-// its version, in four builds: good, crash (exits at start), 500 (answers errors), hang
-// (never answers). Started by a real restart script, the way an operator's restart command would.
+// its version, in five builds: good, crash (exits at start), 500 (answers errors), hang
+// (never answers), dies-later (healthy for `diesAfterMs`, then exits: a late failure). Started by a real restart script, the way an operator's restart command would.
 import { chmodSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ServiceBehaviour = 'good' | 'crash' | '500' | 'hang';
+export type ServiceBehaviour = 'good' | 'crash' | '500' | 'hang' | 'dies-later';
+
+/** How long a `dies-later` build answers before it exits 1 (long enough to pass a short startup check). */
+export const diesAfterMs = 5_000;
 
 export function serviceSource(version: string, behaviour: ServiceBehaviour): string {
   return `#!${process.execPath}
@@ -19,6 +22,7 @@ const server = http.createServer((req, res) => {
 });
 server.listen(Number(process.env.DEMO_PORT), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+if (behaviour === 'dies-later') setTimeout(() => { console.error('demo ' + version + ': out of memory (a late failure)'); process.exit(1); }, ${diesAfterMs});
 setTimeout(() => process.exit(0), 10 * 60 * 1000).unref();
 `;
 }

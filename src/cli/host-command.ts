@@ -28,6 +28,7 @@ export async function withMachine<T>(cli: CliContext, command: string, body: (m:
   const started = Date.now();
   let summary: RunSummary | undefined;
   try {
+    const onWait = (message: string) => logger.log('warn', { event: 'lock', message });
     return await withStateLock(config.state_dir, command, async () => {
       // SPEC host-layout.md#the-accepted-config: lets `tide status` trust this text without the parser.
       try {
@@ -45,7 +46,7 @@ export async function withMachine<T>(cli: CliContext, command: string, body: (m:
       } finally {
         writeRunMetrics(config, logger);
       }
-    });
+    }, { onWait });
   } finally {
     stopListening();
     if (summary) {
@@ -68,8 +69,9 @@ function outcomeLine(o: TransactionOutcome): string {
     case 'committed': return `updated ${o.from ?? '(nothing)'} → ${o.to}: ${o.reason}`;
     case 'up-to-date': return `up to date: ${o.to ?? '(nothing)'}`;
     case 'skipped': return `not updating: ${o.reason}`;
-    case 'rolled-back': return `${o.to} was unhealthy, rolled back to ${o.from}: ${o.reason}`;
+    case 'rolled-back': return `${o.to} was unhealthy${o.inProbation ? ' in probation after its commit' : ''}, rolled back to ${o.from}: ${o.reason}`;
     case 'rollback-failed': return `${o.to} was unhealthy and the rollback failed: ${o.reason}`;
     case 'nothing-pending': return 'nothing pending';
+    case 'on-probation': return `${o.to} is still on probation: ${o.reason}`;
   }
 }

@@ -79,11 +79,13 @@ export const configSchema = z
         stable: duration.default(10_000),
         /** Not in the spec: refused since the restart for this long = the version died at start (default 3 intervals). */
         gone_after: duration.optional(),
+        /** SPEC config.md#health: after the commit, keep probing this long and roll back a late failure (0: none). */
+        probation: duration.default(0),
         probe: z.array(probe).default([]),
         /** SPEC config.md#health: "none" = no probe, accepted on purpose (tide cannot tell a broken version from a good one). */
         probes: z.literal('none').optional(),
       })
-      .default({ timeout: 90_000, interval: 2_000, stable: 10_000, probe: [] }),
+      .default({ timeout: 90_000, interval: 2_000, stable: 10_000, probation: 0, probe: [] }),
     schedule: z
       .object({ cron: z.string().default('17 * * * *'), window: z.string().optional(), delay: duration.optional() })
       .default({ cron: '17 * * * *' }),

@@ -26,6 +26,8 @@ export interface ProbeTrack {
   refusedInARow: number;
   last: ProbeResult | null;
   lastFailure: ProbeResult | null;
+  /** Failed attempts in this settle (for the failed-probe count). */
+  failed: number;
 }
 
 export interface RoundVerdict {
@@ -34,7 +36,7 @@ export interface RoundVerdict {
 }
 
 export function newTrack(probe: ProbeSpec): ProbeTrack {
-  return { probe, passedOnce: false, passingSince: null, answeredOnce: false, refusedInARow: 0, last: null, lastFailure: null };
+  return { probe, passedOnce: false, passingSince: null, answeredOnce: false, refusedInARow: 0, last: null, lastFailure: null, failed: 0 };
 }
 
 export function recordAttempt(track: ProbeTrack, result: ProbeResult, now: number): void {
@@ -47,6 +49,7 @@ export function recordAttempt(track: ProbeTrack, result: ProbeResult, now: numbe
   } else {
     track.passingSince = null;
     track.lastFailure = result;
+    track.failed += 1;
     track.refusedInARow = result.refused ? track.refusedInARow + 1 : 0;
   }
 }
@@ -76,7 +79,10 @@ export function judgeRound(tracks: ProbeTrack[], now: number, timing: HealthTimi
 
   const neverPassed = tracks.find((t) => !t.passedOnce);
   if (neverPassed && now >= timing.start) {
-    return { healthy: false, reason: `${saw(neverPassed)} (had not passed once by start ${formatDuration(timing.start)})` };
+    // Refused all along: nothing runs (yet). Anything else means the service is up but not ready:
+    // a first start slower than `start` (a migration, say) is told apart from a crash.
+    const slow = neverPassed.last && !neverPassed.last.refused ? ': a first start slower than start, not a crash (the service is up but not ready; raise [health] start if its first start takes longer)' : '';
+    return { healthy: false, reason: `${saw(neverPassed)} (had not passed once by start ${formatDuration(timing.start)}${slow})` };
   }
   return null;
 }
@@ -90,4 +96,11 @@ export function timeoutReason(tracks: ProbeTrack[], now: number, timing: HealthT
   const run = formatDuration(now - (latest.passingSince ?? 0));
   const before = latest.lastFailure ? `; before that it ${latest.lastFailure.detail}` : '';
   return `${describeProbe(latest.probe)} passed for only ${run} in a row, stable needs ${formatDuration(timing.stable)}${before} (${within})`;
+}
+
+/** The failed attempts of a settle, and the newest failure as one line ("http … answered 500, expected 200"). */
+export function failureSummary(tracks: ProbeTrack[]): { failedAttempts: number; lastFailure: string | null } {
+  const failedAttempts = tracks.reduce((n, t) => n + t.failed, 0);
+  const last = tracks.filter((t) => t.lastFailure !== null).at(-1);
+  return { failedAttempts, lastFailure: last ? saw(last, last.lastFailure) : null };
 }

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import { attemptTimeoutFor, describeProbe, type ProbeAttempt, type ProbeResult } from './probes.js';
-import { judgeRound, newTrack, recordAttempt, timeoutReason, type HealthTiming, type ProbeTrack } from './probe-track.js';
+import { failureSummary, judgeRound, newTrack, recordAttempt, timeoutReason, type HealthTiming, type ProbeTrack } from './probe-track.js';
 
 export type { HealthTiming } from './probe-track.js';
 
@@ -33,6 +33,10 @@ export interface HealthVerdict {
   elapsedMs: number;
   /** The signal stopped the settle before a verdict. */
   aborted?: boolean;
+  /** Failed attempts of all probes in this settle (healthy or not). */
+  failedAttempts?: number;
+  /** The newest failed attempt, as "<probe> <what it saw>"; null when none failed. */
+  lastFailure?: string | null;
 }
 
 /** Beyond its own timeout, an attempt that still has not returned counts as failed. */
@@ -59,11 +63,11 @@ export async function settleHealth(probes: ProbeSpec[], timing: HealthTiming, de
       deps.onAttempt?.(tracks[i]!.probe, result);
     });
     const verdict = (await serviceGoneVerdict(deps, tracks)) ?? judgeRound(tracks, now, timing);
-    if (verdict) return { ...verdict, elapsedMs: now };
+    if (verdict) return { ...verdict, elapsedMs: now, ...failureSummary(tracks) };
     await sleep(nextWait(tracks, timing, roundBegan, elapsed()), deps.signal);
   }
   const now = elapsed();
-  return { healthy: false, reason: timeoutReason(tracks, now, timing), elapsedMs: now };
+  return { healthy: false, reason: timeoutReason(tracks, now, timing), elapsedMs: now, ...failureSummary(tracks) };
 }
 
 /** Until the next interval, but wake up exactly at `start` (if pending) and at `timeout`. */
@@ -103,7 +107,7 @@ async function guardedAttempt(attempt: ProbeAttempt, probe: ProbeSpec, timeoutMs
   }
 }
 
-async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return;
   try {
     await delay(ms, undefined, { signal });

@@ -1,4 +1,5 @@
-// Healthy: record the success, remove the marker, run post-commit, prune old versions.
+// Healthy: record the success; once the commit is final (no probation, or probation
+// passed) remove the marker, run post-commit, remove the old containers, prune.
 import { rmSync } from 'node:fs';
 import { appendHistory, readHostState, updateHostState } from '../store/host-state.js';
 import { keptVersions } from '../store/kept-versions.js';
@@ -9,29 +10,38 @@ import { installedVersions } from './stage-release.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
-export async function commitTransaction(ctx: MachineContext, marker: PendingMarker, reason: string): Promise<TransactionOutcome> {
+/** The history's record of the commit, once (a resume after a crash between this write and the next finds it). */
+export function recordCommit(ctx: MachineContext, marker: PendingMarker): number {
   ctx.crashPoint('before-commit');
-  const durationMs = Date.now() - Date.parse(marker.startedAt);
+  const durationMs = ctx.now().getTime() - Date.parse(marker.startedAt);
   const result = marker.kind === 'rollback' ? 'manual-rollback' : 'committed';
   updateHostState(ctx.layout, (state) => {
-    // Resumed after a crash between this write and the marker's removal: record once.
     const last = state.history.at(-1);
     if (last && last.to === marker.to && last.from === marker.from && last.result === result && Date.parse(last.time) >= Date.parse(marker.startedAt)) return;
-    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs });
+    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, durationMs, ...(marker.lastProbeFailure && { lastProbeFailure: marker.lastProbeFailure }) });
     state.bad = state.bad.filter((v) => v !== marker.to);
     state.counters.updates += 1;
     // SPEC host-layout.md#statejson: what happened, as in the history (a manual rollback is not an update).
     state.lastResult = result;
     state.lastSuccess = ctx.now().toISOString();
   });
-  removePendingMarker(ctx.layout);
   ctx.logger.log('info', { event: 'commit', message: `committed ${marker.to}`, from: marker.from, to: marker.to, phase: 'committing', result: 'committed', durationMs });
+  return durationMs;
+}
+
+/**
+ * The commit made final (at once, or when probation ends): remove the marker, then the
+ * post-commit hook, the old version's containers and the versions no longer kept.
+ */
+export async function finishCommit(ctx: MachineContext, marker: PendingMarker, reason: string): Promise<TransactionOutcome> {
+  removePendingMarker(ctx.layout);
   // After the marker is gone, nothing here can undo the commit: failures are only logged.
   await runBundleHook(ctx, ctx.layout.versionDir(marker.to), 'post-commit', marker.from, marker.to).catch((err) =>
     ctx.logger.log('warn', { event: 'hook', message: `post-commit: ${(err as Error).message}` }));
   await ctx.containers?.commit(marker.to).catch((err) =>
     ctx.logger.log('warn', { event: 'containers', message: `cleaning up old containers: ${(err as Error).message}` }));
   pruneVersions(ctx);
+  const durationMs = ctx.now().getTime() - Date.parse(marker.startedAt);
   return { result: 'committed', from: marker.from, to: marker.to, reason, durationMs };
 }
 

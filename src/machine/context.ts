@@ -31,7 +31,12 @@ export interface MachineContext {
   client: MirrorClient;
   runner: ProcessRunner;
   prober: ProbeAttempt;
+  /** Wall clock: timestamps on disk, deadlines, probation's end (survive a reboot). */
   now: () => Date;
+  /** Monotonic milliseconds: how long probing took, streaks of failures (immune to clock steps). */
+  monotonic: () => number;
+  /** Wait between probe rounds; resolves early when `signal` aborts. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   machineId: string;
   /** Set by SIGTERM: finish or undo the step in progress, then stop. */
   interrupt: AbortController;

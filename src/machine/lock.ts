@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { TideError } from '../errors.js';
 import { writeJsonAtomic } from '../store/atomic.js';
 import { objectOf, readRawFile, schemaProblem } from '../store/persisted-file.js';
+import { limits } from '../limits.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** SPEC host-layout.md#lock: the one schema of tide.lock.holder (schema 1; the oldest holders wrote none). */
 const holderSchema = z.object({
@@ -47,15 +49,58 @@ function isAlive(pid: number): boolean {
   }
 }
 
+function holderRuns(stateDir: string): boolean {
+  const holder = readHolder(stateDir);
+  return holder !== undefined && holder !== 'unknown' && (holder.host !== hostname() || isAlive(holder.pid));
+}
+
 async function tryLock(stateDir: string): Promise<ReleaseLock> {
   return lockfile.lock(stateDir, { lockfilePath: lockPath(stateDir), realpath: false, stale: 30_000, update: 10_000 });
 }
 
-export async function acquireStateLock(stateDir: string, command: string): Promise<ReleaseLock> {
+/** SPEC design.md#probation: while the holder keeps a version on probation, an update waits (bounded by its end). */
+async function lockOrWaitForProbation(stateDir: string, command: string, opts: LockOptions): Promise<ReleaseLock> {
+  let told = false;
+  for (;;) {
+    try {
+      return await tryLock(stateDir);
+    } catch (err) {
+      const until = waitsForProbation.has(command) && (err as NodeJS.ErrnoException).code === 'ELOCKED' ? probationHoldsUntil(stateDir) : null;
+      // A dead holder's lock is recovered at once (acquireStateLock), not waited for.
+      if (until === null || Date.now() > until || !holderRuns(stateDir)) throw err;
+      if (!told) opts.onWait?.(`another tide keeps the running version on probation until ${new Date(until - limits.probationLockSlackMs).toISOString()}; waiting for it to end`);
+      told = true;
+      await delay(probationPollMs);
+    }
+  }
+}
+
+/** The commands that wait for a running probation instead of failing with exit 7: a new update waits for it. */
+const waitsForProbation = new Set(['update', 'daemon']);
+
+/** Poll this often while another tide holds the lock through its probation. */
+const probationPollMs = 1_000;
+
+/** When the lock holder's probation ends (with slack for its last failure's `stable`), or null when it is in none. */
+function probationHoldsUntil(stateDir: string): number | null {
+  const marker = readRawFile(join(stateDir, 'pending.json'));
+  if (marker.kind === 'missing') return null;
+  const { fields } = objectOf(marker);
+  if (fields.phase !== 'probation' || typeof fields.probationUntil !== 'string') return null;
+  const until = Date.parse(fields.probationUntil);
+  return Number.isNaN(until) ? null : until + limits.probationLockSlackMs;
+}
+
+export interface LockOptions {
+  /** Told once when this command waits for another tide's probation. */
+  onWait?: (message: string) => void;
+}
+
+export async function acquireStateLock(stateDir: string, command: string, opts: LockOptions = {}): Promise<ReleaseLock> {
   mkdirSync(stateDir, { recursive: true, mode: 0o755 });
   let release: ReleaseLock;
   try {
-    release = await tryLock(stateDir);
+    release = await lockOrWaitForProbation(stateDir, command, opts);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const holder = readHolder(stateDir);
@@ -82,8 +127,8 @@ function lockedError(stateDir: string, holder: LockHolder | 'unknown' | undefine
   return new TideError('locked', `${who} holds the lock`, { file: lockPath(stateDir) });
 }
 
-export async function withStateLock<T>(stateDir: string, command: string, body: () => Promise<T>): Promise<T> {
-  const release = await acquireStateLock(stateDir, command);
+export async function withStateLock<T>(stateDir: string, command: string, body: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const release = await acquireStateLock(stateDir, command, opts);
   try {
     return await body();
   } finally {

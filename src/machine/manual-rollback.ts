@@ -11,7 +11,8 @@ import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
 export async function runManualRollback(ctx: MachineContext): Promise<TransactionOutcome> {
-  const leftover = await settlePending(ctx);
+  // SPEC design.md#probation: during probation, `tide rollback` ends it by rolling back now.
+  const leftover = await settlePending(ctx, { endProbation: 'manual rollback (tide rollback) during probation' });
   if (leftover) return leftover;
   const current = readVersionLink(ctx.layout.current);
   const previous = readVersionLink(ctx.layout.previous);

@@ -7,7 +7,9 @@ export type OutcomeResult =
   | 'committed'
   | 'rolled-back'
   | 'rollback-failed'
-  | 'nothing-pending';
+  | 'nothing-pending'
+  /** SIGTERM during probation: the marker is kept and `tide verify` resumes probation. */
+  | 'on-probation';
 
 export interface TransactionOutcome {
   result: OutcomeResult;
@@ -16,6 +18,8 @@ export interface TransactionOutcome {
   /** One line: why it ended this way. */
   reason: string;
   durationMs?: number;
+  /** SPEC design.md#probation: the transaction ended in (or after) probation. */
+  inProbation?: boolean;
 }
 
 const exitByResult: Record<OutcomeResult, ExitCodeValue> = {
@@ -25,6 +29,7 @@ const exitByResult: Record<OutcomeResult, ExitCodeValue> = {
   'nothing-pending': ExitCode.ok,
   'rolled-back': ExitCode.rolledBack,
   'rollback-failed': ExitCode.operatorNeeded,
+  'on-probation': ExitCode.ok,
 };
 
 export function exitCodeOfOutcome(outcome: TransactionOutcome): ExitCodeValue {

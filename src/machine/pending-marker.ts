@@ -9,7 +9,8 @@ import { TideError } from '../errors.js';
 import { fsyncDir, writeJsonAtomic } from '../store/atomic.js';
 import type { Layout } from '../store/layout.js';
 import { objectOf, readRawFile, schemaProblem } from '../store/persisted-file.js';
-import { canMove, phaseOrder, type Phase } from './phases.js';
+import { phaseOrder, type Phase } from './phases.js';
+import { canMove } from './transitions.js';
 
 const timestamp = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'an ISO 8601 time');
 const version = z.string().min(1);
@@ -37,6 +38,13 @@ const markerShape = {
   interrupted: z.boolean().optional(),
   /** The rollback came from tide's own error or the host's, not the release's health: do not mark it bad. */
   hostFault: z.boolean().optional(),
+  /**
+   * SPEC design.md#probation: when the committed version's probation ends (ISO 8601); set on
+   * entering `probation`, kept by a rollback from it (a late rollback). Absent in older markers.
+   */
+  probationUntil: timestamp.optional(),
+  /** The newest failed probe attempt so far ("<probe> <what it saw>"), for the history entry. */
+  lastProbeFailure: z.string().optional(),
 };
 const markerSchema = z.object(markerShape);
 

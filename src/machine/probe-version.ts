@@ -16,19 +16,19 @@ const watchesAPort = (p: ProbeSpec) => p.type === 'http' || p.type === 'tcp';
  * a break; when one has been refused for `goneAfterMs` since the restart, the version
  * is taken as dead at start.
  */
-function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: number) {
-  const refusedSince = new Map<ProbeSpec, number | null>(probes.filter(watchesAPort).map((p) => [p, performance.now()]));
+function refusalWatch(prober: ProbeAttempt, probes: ProbeSpec[], goneAfterMs: number, clock: () => number) {
+  const refusedSince = new Map<ProbeSpec, number | null>(probes.filter(watchesAPort).map((p) => [p, clock()]));
   const attempt: ProbeAttempt = async (probe, budget) => {
     const result = await prober(probe, budget);
     if (refusedSince.has(probe)) {
       const since = refusedSince.get(probe);
-      refusedSince.set(probe, result.refused ? since ?? performance.now() : null);
+      refusedSince.set(probe, result.refused ? since ?? clock() : null);
     }
     return result;
   };
   // Every probe must pass, so one port that has refused since the restart is enough.
   const deadAtStart = (): string | false => {
-    const now = performance.now();
+    const now = clock();
     for (const [probe, since] of refusedSince) {
       if (since !== null && now - since >= goneAfterMs) {
         return `${describeProbe(probe)}: nothing answered for ${formatDuration(goneAfterMs)} after the restart (the version is not running)`;
@@ -49,10 +49,12 @@ export async function probeVersion(ctx: MachineContext, version: string, abortab
     return { healthy: true, reason, elapsedMs: 0 };
   }
   const goneAfterMs = health.gone_after ?? Math.max(3 * health.interval, 3_000);
-  const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs);
+  const watch = refusalWatch(ctx.prober, health.probe, goneAfterMs, ctx.monotonic);
   ctx.logger.log('info', { event: 'probe', message: `probing ${version} (${health.probe.length} probe(s), stable ${formatDuration(health.stable)}, timeout ${formatDuration(health.timeout)})`, to: version });
   const verdict = await settleHealth(health.probe, health, {
     attempt: watch.attempt,
+    clock: ctx.monotonic,
+    sleep: ctx.sleep,
     signal: abortable ? ctx.interrupt.signal : undefined,
     isServiceGone: async () => {
       if (service.unit && (await isFailed(ctx.runner, service.unit))) return `unit ${service.unit} failed`;

@@ -49,18 +49,20 @@ export async function rollBack(ctx: MachineContext, marker: PendingMarker): Prom
 
 function recordRollback(ctx: MachineContext, marker: PendingMarker, why: string, failures: string[]): TransactionOutcome {
   const ok = failures.length === 0;
-  const durationMs = Date.now() - Date.parse(marker.startedAt);
+  const durationMs = ctx.now().getTime() - Date.parse(marker.startedAt);
   const reason = ok ? why : `${why}; then ${failures.join('; ')}`;
   const result = ok ? 'rolled-back' : 'rollback-failed';
+  // SPEC design.md#probation: the version had been committed; its probation failed.
+  const late = marker.probationUntil !== undefined;
   updateHostState(ctx.layout, (state) => {
     // The version failed on its own, not because tide was asked to stop or tide or the host
     // failed: unattended updates skip it. A release is bad only for its own health.
     if (!marker.interrupted && !marker.hostFault && !state.bad.includes(marker.to)) state.bad.push(marker.to);
-    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, reason, durationMs });
+    appendHistory(state, { time: ctx.now().toISOString(), from: marker.from, to: marker.to, result, reason, durationMs, ...(marker.lastProbeFailure && { lastProbeFailure: marker.lastProbeFailure }), ...(late && { inProbation: true }) });
     state.counters.rollbacks += 1;
     state.lastResult = result;
   });
   removePendingMarker(ctx.layout);
   ctx.logger.log(ok ? 'warn' : 'error', { event: 'rollback', message: ok ? `rolled back to ${marker.from}: ${why}` : `an operator is needed: ${reason}`, from: marker.from, to: marker.to, phase: 'rolling-back', result, reason, durationMs });
-  return { result, from: marker.from, to: marker.to, reason, durationMs };
+  return { result, from: marker.from, to: marker.to, reason, durationMs, ...(late && { inProbation: true }) };
 }

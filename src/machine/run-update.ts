@@ -90,8 +90,10 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
 
 export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Promise<TransactionOutcome> {
   const leftover = await settlePending(ctx);
-  if (leftover) return leftover;
-  const started = Date.now();
+  // SPEC design.md#probation: a new update waits until the running one's probation has ended;
+  // when it passed, this update goes on. Any other leftover is this run's outcome.
+  if (leftover && !(leftover.result === 'committed' && leftover.inProbation)) return leftover;
+  const started = ctx.monotonic();
   const { found, decision, current } = await checkForUpdate(ctx, request, true).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
     throw err;
@@ -107,7 +109,7 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
     throw err;
   });
   const outcome = await driveTransaction(ctx, marker);
-  return { ...outcome, durationMs: Date.now() - started };
+  return { ...outcome, durationMs: Math.round(ctx.monotonic() - started) };
 }
 
 /** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */

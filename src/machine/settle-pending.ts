@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { inspectPendingMarker, writePendingMarker, advancePhase, type PendingMarker } from './pending-marker.js';
 import { planAfterDamagedMarker } from './damaged-marker.js';
-import { maxAttempts } from './phases.js';
+import { maxAttempts, resumePhase } from './transitions.js';
 import { driveTransaction } from './drive-transaction.js';
 import { clearStaging } from './stage-release.js';
 import { readTrustedKeysFromConfig } from './trusted-keys-file.js';
@@ -16,7 +16,12 @@ import { readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
 import type { TransactionOutcome } from './outcome.js';
 
-export async function settlePending(ctx: MachineContext): Promise<TransactionOutcome | null> {
+export interface SettleOptions {
+  /** `tide rollback`: a marker in probation is not resumed but rolled back now, for this reason (not marked bad). */
+  endProbation?: string;
+}
+
+export async function settlePending(ctx: MachineContext, opts: SettleOptions = {}): Promise<TransactionOutcome | null> {
   clearStaging(ctx);
   await repairStateFiles(ctx);
   const found = readMarkerOrSettleDamage(ctx);
@@ -25,9 +30,12 @@ export async function settlePending(ctx: MachineContext): Promise<TransactionOut
   if (!found.damaged) {
     ctx.logger.log('warn', { event: 'verify', message: `settling the unfinished ${marker.kind ?? 'update'} ${marker.from ?? '(nothing)'} → ${marker.to} from phase ${marker.phase} (attempt ${marker.attempt})`, from: marker.from, to: marker.to, phase: marker.phase });
   }
-  if (marker.attempt > maxAttempts && marker.phase !== 'rolling-back' && marker.phase !== 'committing') {
+  const resumeAt = resumePhase(marker.phase, marker.attempt);
+  if (opts.endProbation && marker.phase === 'probation') {
+    marker = advancePhase(ctx.layout, marker, 'rolling-back', { reason: opts.endProbation, interrupted: true });
+  } else if (resumeAt !== marker.phase) {
     // A version that keeps killing tide (or the host) is not given a fourth chance.
-    marker = advancePhase(ctx.layout, marker, 'rolling-back', { reason: `the update did not settle in ${maxAttempts} attempts` });
+    marker = advancePhase(ctx.layout, marker, resumeAt, { reason: `the update did not settle in ${maxAttempts} attempts` });
   } else {
     writePendingMarker(ctx.layout, marker);
   }

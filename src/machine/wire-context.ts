@@ -13,6 +13,7 @@ import { createContainerSwap } from '../containers/container-swap.js';
 import { createContainerProbe } from '../containers/container-probe.js';
 import { readPendingMarker } from './pending-marker.js';
 import { systemIsStopping } from '../system/shutdown.js';
+import { abortableSleep } from '../health/settle-health.js';
 import { crashPointFromEnv, type MachineContext } from './context.js';
 
 export function createMachineContext(config: Config, logger: Logger, extra: Partial<MachineContext> = {}): MachineContext {
@@ -28,6 +29,8 @@ export function createMachineContext(config: Config, logger: Logger, extra: Part
     prober: createProber({ runner, containerProbe: createContainerProbe(createPodman({ argv: config.podman.argv, runner, timeoutMs: limits.probeAttemptTimeoutMs })) }),
     ...wirePodman(config, layout, logger, runner),
     now: () => new Date(),
+    monotonic: () => performance.now(),
+    sleep: abortableSleep,
     machineId: readMachineId(config.machine_id),
     interrupt: new AbortController(),
     crashPoint: crashPointFromEnv(),

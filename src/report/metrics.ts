@@ -20,6 +20,7 @@ export interface MetricsSnapshot {
   lastResult: string | null;
   updates: number;
   rollbacks: number;
+  failedProbes: number;
   pending: boolean;
   bad: number;
 }
@@ -35,6 +36,7 @@ export function readMetricsSnapshot(config: Config): MetricsSnapshot {
     lastResult: state.lastResult,
     updates: state.counters.updates,
     rollbacks: state.counters.rollbacks,
+    failedProbes: state.counters.failedProbes,
     pending: existsSync(layout.pending),
     bad: state.bad.length,
   };
@@ -66,6 +68,9 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
       samples: [{ labels: { ...app, result: snapshot.lastResult ?? 'none' }, value: 1 }] },
     { name: 'tide_updates_total', type: 'counter', help: 'Updates committed on this host.', samples: [{ labels: app, value: snapshot.updates }] },
     { name: 'tide_rollbacks_total', type: 'counter', help: 'Updates rolled back on this host (automatic, or failed rollbacks).', samples: [{ labels: app, value: snapshot.rollbacks }] },
+    // No probe or reason label: a label per failure text would explode the series; the reason is in the history.
+    { name: 'tide_failed_probes_total', type: 'counter', help: 'Failed probe attempts while probing new versions and during probation (the last reason: tide history).',
+      samples: [{ labels: app, value: snapshot.failedProbes }] },
     { name: 'tide_pending', type: 'gauge', help: '1 while an update is unsettled (a pending marker exists).', samples: [{ labels: app, value: snapshot.pending ? 1 : 0 }] },
     { name: 'tide_bad_versions', type: 'gauge', help: 'Versions that failed their health check here and are skipped.', samples: [{ labels: app, value: snapshot.bad }] },
   ];

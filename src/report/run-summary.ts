@@ -20,7 +20,7 @@ export interface RunSummary {
   transaction: boolean;
 }
 
-const outcomeResults: readonly OutcomeResult[] = ['up-to-date', 'skipped', 'committed', 'rolled-back', 'rollback-failed', 'nothing-pending'];
+const outcomeResults: readonly OutcomeResult[] = ['up-to-date', 'skipped', 'committed', 'rolled-back', 'rollback-failed', 'nothing-pending', 'on-probation'];
 const transactionResults: readonly OutcomeResult[] = ['committed', 'rolled-back', 'rollback-failed'];
 
 export function isTransactionOutcome(value: unknown): value is TransactionOutcome {

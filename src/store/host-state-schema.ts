@@ -24,6 +24,10 @@ export const historyEntrySchema = z.object({
   /** Why it failed, one line; absent when it committed. */
   reason: z.string().optional(),
   durationMs: z.number().nonnegative().optional(),
+  /** The newest failed probe attempt of this transaction ("<probe> <what it saw>"), even when it committed. */
+  lastProbeFailure: z.string().optional(),
+  /** SPEC design.md#probation: a rollback decided after the commit, during probation (a late rollback). */
+  inProbation: z.boolean().optional(),
 });
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
@@ -66,11 +70,15 @@ export type AcceptedPointerEntry = z.infer<typeof acceptedPointerSchema>;
 const countersFields = {
   updates: { schema: count, fallback: () => 0 },
   rollbacks: { schema: count, fallback: () => 0 },
+  // Added after the first release: absent in older files, which is not damage.
+  failedProbes: { schema: count.default(0), fallback: () => 0 },
 } satisfies Fields<HostCounters>;
 
 export interface HostCounters {
   updates: number;
   rollbacks: number;
+  /** Failed probe attempts while probing a new version and during probation (tide_failed_probes_total). */
+  failedProbes: number;
 }
 
 /** Salvage of an object field: each of its own fields read on its own. */
@@ -129,5 +137,5 @@ export const hostStateFields: Fields<HostStateFields> = {
   lastSuccess: { schema: timestamp.nullable(), fallback: () => null },
   conditional: { schema: z.record(z.string(), conditionalEntrySchema), fallback: () => ({}), salvage: validValues(conditionalEntrySchema) },
   revocationsChecked: { schema: timestamp.nullable(), fallback: () => null },
-  counters: { schema: objectSchema(countersFields), fallback: () => ({ updates: 0, rollbacks: 0 }), salvage: subFields(countersFields) },
+  counters: { schema: objectSchema(countersFields), fallback: () => ({ updates: 0, rollbacks: 0, failedProbes: 0 }), salvage: subFields(countersFields) },
 };

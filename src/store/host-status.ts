@@ -15,7 +15,7 @@ export interface HostStatus {
   current: string | null;
   previous: string | null;
   /** `phase` is "damaged" for a marker that cannot be read, with whatever fields survived. */
-  pending: { from: string | null; to: string | null; phase: string; deadline: string | null } | null;
+  pending: { from: string | null; to: string | null; phase: string; deadline: string | null; probationUntil?: string } | null;
   bad: string[];
   lastCheck: string | null;
   lastResult: string | null;
@@ -87,16 +87,21 @@ function peekPending(path: string): HostStatus['pending'] | undefined {
   const json = peekJson(path);
   if (json === null) return null;
   if (!isObject(json) || json.schema !== 1) return undefined;
-  const { from, to, phase, deadline } = json;
+  const { from, to, phase, deadline, probationUntil } = json;
   if (!stringOrNull(from) || typeof to !== 'string' || !isPhase(phase) || typeof deadline !== 'string') return undefined;
-  return { from, to, phase, deadline };
+  if (!absentOr(probationUntil, (v) => typeof v === 'string')) return undefined;
+  // SPEC design.md#probation: while on probation (and in a late rollback), when probation ends.
+  return { from, to, phase, deadline, ...(typeof probationUntil === 'string' && { probationUntil }) };
 }
 
 async function salvagedPending(layout: Layout, damaged: string[]): Promise<HostStatus['pending']> {
   const { inspectPendingMarker } = await import('../machine/pending-marker.js');
   const file = inspectPendingMarker(layout);
   if (file.kind === 'none') return null;
-  if (file.kind === 'marker') return { from: file.marker.from, to: file.marker.to, phase: file.marker.phase, deadline: file.marker.deadline };
+  if (file.kind === 'marker') {
+    const { from, to, phase, deadline, probationUntil } = file.marker;
+    return { from, to, phase, deadline, ...(probationUntil !== undefined && { probationUntil }) };
+  }
   damaged.push('pending.json');
   const { from, to, deadline } = file.salvaged;
   return { from: from ?? null, to: to ?? null, phase: 'damaged', deadline: deadline ?? null };

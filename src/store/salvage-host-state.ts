@@ -46,7 +46,8 @@ export function badFromHistory(history: readonly HistoryEntry[], current: string
 
 function countersFromHistory(history: readonly HistoryEntry[]): HostStateFields['counters'] {
   const count = (...results: string[]) => history.filter((h) => results.includes(h.result)).length;
-  return { updates: count('committed', 'manual-rollback'), rollbacks: count('rolled-back', 'rollback-failed') };
+  // Failed probe attempts are not in the history: a rebuilt count starts again from 0.
+  return { updates: count('committed', 'manual-rollback'), rollbacks: count('rolled-back', 'rollback-failed'), failedProbes: 0 };
 }
 
 /** Read state.json's fields; for a damaged file, also what is rebuilt from what survived. */
@@ -68,7 +69,7 @@ export function salvageHostState(raw: RawFile, current: string | null): Salvaged
   }
   if (!intact.includes('counters')) {
     const counted = countersFromHistory(state.history);
-    state.counters = { updates: Math.max(state.counters.updates, counted.updates), rollbacks: Math.max(state.counters.rollbacks, counted.rollbacks) };
+    state.counters = { updates: Math.max(state.counters.updates, counted.updates), rollbacks: Math.max(state.counters.rollbacks, counted.rollbacks), failedProbes: state.counters.failedProbes };
   }
   // Ask for revocations again at the next check, whatever the file said.
   state.revocationsChecked = null;

@@ -70,6 +70,15 @@ test('a probe that keeps flapping is unhealthy at the timeout, with its last fai
   );
 });
 
+test('a service that is up but not ready by start is told apart from a crash: a slow first start', async () => {
+  const { deps } = scripted((probe, t) => (probe === web && t < 20_000 ? error500 : pass));
+  const verdict = await settleHealth([web], { ...timing, start: 5_000 }, deps);
+  assert.is(verdict.healthy, false);
+  assert.match(verdict.reason, /answered 500, expected 200 \(had not passed once by start 5\.0s: a first start slower than start, not a crash/);
+  assert.is(verdict.failedAttempts, 4, 'each failed attempt is counted (0, 2, 4 s and at start)');
+  assert.is(verdict.lastFailure, 'http http://127.0.0.1:8080/ answered 500, expected 200');
+});
+
 test('a probe that has not passed by start is unhealthy at start, before the timeout', async () => {
   const { deps } = scripted((probe, t) => (probe === web && t < 20_000 ? refused : pass));
   const verdict = await settleHealth([web, db], { ...timing, start: 5_000 }, deps);

@@ -13,7 +13,7 @@ const test = suite('metrics textfile');
 test('renders every metric with HELP and TYPE, escaping label values', () => {
   const text = renderMetrics({
     app: 'demo', current: '1.2.0-rc"1', lastCheck: '2026-11-23T10:00:00.500Z', lastSuccess: null,
-    lastResult: 'rolled-back', updates: 3, rollbacks: 1, pending: true, bad: 2,
+    lastResult: 'rolled-back', updates: 3, rollbacks: 1, failedProbes: 7, pending: true, bad: 2,
   });
   const metrics = parseMetrics(text);
   assert.is(metrics.get('tide_current_version_info{app="demo",version="1.2.0-rc\\"1"}'), 1);
@@ -24,9 +24,10 @@ test('renders every metric with HELP and TYPE, escaping label values', () => {
   assert.is(metrics.get('tide_rollbacks_total{app="demo"}'), 1);
   assert.is(metrics.get('tide_pending{app="demo"}'), 1);
   assert.is(metrics.get('tide_bad_versions{app="demo"}'), 2);
+  assert.is(metrics.get('tide_failed_probes_total{app="demo"}'), 7, 'a count with no probe or reason label');
   assert.match(text, /# TYPE tide_updates_total counter\n/);
   // Before the first install there is no version to name.
-  const empty = parseMetrics(renderMetrics({ app: 'demo', current: null, lastCheck: null, lastSuccess: null, lastResult: null, updates: 0, rollbacks: 0, pending: false, bad: 0 }));
+  const empty = parseMetrics(renderMetrics({ app: 'demo', current: null, lastCheck: null, lastSuccess: null, lastResult: null, updates: 0, rollbacks: 0, failedProbes: 0, pending: false, bad: 0 }));
   assert.not.ok([...empty.keys()].some((k) => k.startsWith('tide_current_version_info')));
   assert.is(empty.get('tide_last_result{app="demo",result="none"}'), 1);
 });
@@ -54,6 +55,7 @@ test('update, a rolled-back update, and check each rewrite the file', async () =
     assert.is(metrics.get('tide_rollbacks_total{app="demo"}'), 1);
     assert.is(metrics.get('tide_last_result{app="demo",result="rolled-back"}'), 1);
     assert.is(metrics.get('tide_bad_versions{app="demo"}'), 1);
+    assert.ok(metrics.get('tide_failed_probes_total{app="demo"}')! > 0, 'the failed probes of the crashing version are counted');
     assert.is(metrics.get('tide_pending{app="demo"}'), 0);
     assert.is(metrics.get('tide_last_success_timestamp_seconds{app="demo"}'), successAt, 'a rollback is not a success');
 

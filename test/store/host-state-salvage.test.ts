@@ -38,7 +38,7 @@ const good = {
   lastCheck: at, lastResult: 'up-to-date', lastSuccess: at,
   conditional: { 'http://m channels/stable.json': { etag: '"e"', sha256: 'a'.repeat(64) } },
   revocationsChecked: at,
-  counters: { updates: 2, rollbacks: 1 },
+  counters: { updates: 2, rollbacks: 1, failedProbes: 0 },
 };
 
 test('a whole file is read as it is, and a newer tide\'s unknown field is kept when written back', () =>
@@ -54,11 +54,18 @@ test('a whole file is read as it is, and a newer tide\'s unknown field is kept w
     assert.equal(readdirSync(layout.stateDir).filter((n) => n.includes('broken')), [], 'nothing moved aside');
   }));
 
+test('counters an older tide wrote (no failedProbes) read failedProbes as 0, and are not damage', () =>
+  withState(JSON.stringify({ schema: 1, counters: { updates: 3, rollbacks: 1 } }), (layout) => {
+    const { state, damage } = inspectHostState(layout);
+    assert.is(damage, null);
+    assert.equal(state.counters, { updates: 3, rollbacks: 1, failedProbes: 0 });
+  }));
+
 test('fields an older tide did not write read as their defaults, and are not damage', () =>
   withState(JSON.stringify({ schema: 1, sequences: { stable: 1 }, bad: [], history: [] }), (layout) => {
     const { state, damage } = inspectHostState(layout);
     assert.is(damage, null);
-    assert.equal(state.counters, { updates: 0, rollbacks: 0 });
+    assert.equal(state.counters, { updates: 0, rollbacks: 0, failedProbes: 0 });
     assert.equal(state.conditional, {});
     assert.is(state.revocations.sequence, null);
   }));
@@ -76,7 +83,7 @@ test('a file cut short keeps every field before the cut and the complete history
     assert.equal(state.history.map((h) => h.to), ['1.0.0', '1.2.0'], 'the cut entry is dropped');
     assert.is(state.lastCheck, null, 'fields after the cut fall back');
     assert.is(state.revocationsChecked, null, 'revocations are asked for again');
-    assert.equal(state.counters, { updates: 1, rollbacks: 1 }, 'counters from the surviving history');
+    assert.equal(state.counters, { updates: 1, rollbacks: 1, failedProbes: 0 }, 'counters from the surviving history');
   });
 });
 

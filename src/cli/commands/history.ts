@@ -18,7 +18,8 @@ export const command: Command = async (args, cli) => {
     return 0;
   }
   // SPEC commands.md#tide-history: aligned columns (--json is the machine-readable form).
-  const rows = history.map((h) => [h.time, h.from ?? '-', h.to, h.result, h.reason ?? '']);
+  // SPEC design.md#probation: a late rollback says so in its result column.
+  const rows = history.map((h) => [h.time, h.from ?? '-', h.to, h.inProbation ? `${h.result} (in probation)` : h.result, h.reason ?? '']);
   cli.out(alignedTable(['TIME', 'FROM', 'TO', 'RESULT', 'REASON'], rows).join('\n'));
   return 0;
 };

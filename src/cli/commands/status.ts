@@ -13,7 +13,9 @@ export const command: Command = async (args, cli) => {
     cli.out(JSON.stringify(status));
     return 0;
   }
-  const pending = status.pending ? `${status.pending.from ?? '(nothing)'} → ${status.pending.to ?? '(unknown)'}, phase ${status.pending.phase}, deadline ${status.pending.deadline ?? '(unknown)'}` : 'none';
+  const p = status.pending;
+  const ends = p?.phase === 'probation' && p.probationUntil ? `, probation ends ${p.probationUntil}` : `, deadline ${p?.deadline ?? '(unknown)'}`;
+  const pending = p ? `${p.from ?? '(nothing)'} → ${p.to ?? '(unknown)'}, phase ${p.phase}${ends}` : 'none';
   cli.out([
     `app:         ${status.app}`,
     `channel:     ${status.channel}`,
