@@ -3,19 +3,23 @@
 // machines; the ratios are what to compare). Prints a table and writes
 // bench-results/bench-<date>.json and .md.
 //   BENCH_QUICK=1      fewer runs, smaller bundles: a smoke run under a minute
-//   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's; delta, the tree artifact's)
+//   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's run
+//                      from a shell; lab, the same through the real units in a host-lab
+//                      machine: root, systemd-nspawn and debootstrap, docs/host-lab.md;
+//                      delta, the tree artifact's)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchHost } from './bench/host-bench.js';
+import { benchLab } from './bench/lab-bench.js';
 import { markdownTable, textTable, type Figure } from './bench/report.js';
 import { benchStaging } from './bench/stage-bench.js';
 import { benchDelta } from './bench/delta-bench.js';
 
 const MiB = 1024 * 1024;
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,delta').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,lab,delta').split(','));
 
 const settings = quick
   ? {
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
   try {
     if (only.has('stage')) figures.push(...(await benchStaging({ workDir, ...settings.stage, log })));
     if (only.has('host')) figures.push(...(await benchHost({ ...settings.host, log })));
+    if (only.has('lab')) figures.push(...(await benchLab({ rollbackRuns: settings.host.rollbackRuns, swapRuns: settings.host.swapRuns, health: settings.host.health, log })));
     if (only.has('delta')) figures.push(...(await benchDelta({ workDir, ...settings.delta, log })));
   } finally {
     rmSync(workDir, { recursive: true, force: true });
