@@ -21,8 +21,11 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
   sign    --key PRIVATE.asc [--key PRIVATE.asc ...] FILE ...
           FILE.asc: one armored block, one signature per --key (threshold signing). Keys are expected
           to be passphrase-less; an encrypted key is unlocked with TIDE_KEY_PASSPHRASE.
-  promote --app APP --channel C --version V --key PRIVATE.asc [...] [--expires 30d] [--rollout PERCENT] [--tree DIR]
-          channels/C.json(.asc) with the next sequence; the release must be built and signed
+  promote --app APP --channel C --version V --key PRIVATE.asc [...] [--expires 30d] [--rollout PERCENT]
+          [--fallback V | --no-fallback] [--tree DIR]
+          channels/C.json(.asc) with the next sequence; the release must be built and signed. Below 100 %
+          the pointer names a fallback for hosts outside the rollout: the channel's previous fully
+          rolled-out release (or --fallback V), which must be older, built, signed and not revoked
   revoke  --app APP [--version V ...] [--revoke-key FINGERPRINT ...] --key PRIVATE.asc [...] [--expires 30d] [--tree DIR]
           adds to revocations.json(.asc), next sequence (with nothing to add: re-sign with a new expiry)
   publish [--tree DIR] MIRROR_DIR_OR_FILE_URL ...
@@ -164,12 +167,14 @@ async function sign(args: string[], ctx: CliContext): Promise<number> {
 async function promote(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseFlags('release promote', args, {
     ...json, ...tree, ...keys, app: { type: 'string' }, channel: { type: 'string' }, version: { type: 'string' },
-    expires: { type: 'string' }, rollout: { type: 'string' },
+    expires: { type: 'string' }, rollout: { type: 'string' }, fallback: { type: 'string' }, 'no-fallback': { type: 'boolean', default: false },
   });
+  if (values.fallback !== undefined && values['no-fallback']) throw new TideError('usage', 'release promote: --fallback and --no-fallback exclude each other');
   const request = {
     tree: values.tree, app: required(values.app, '--app', 'promote'), channel: required(values.channel, '--channel', 'promote'),
     version: required(values.version, '--version', 'promote'), expiresInMs: durationFlag(values.expires, '--expires'),
     rolloutPercent: numberFlag(values.rollout?.replace(/%$/, ''), '--rollout', /^\d+(\.\d+)?$/),
+    fallback: values['no-fallback'] ? null : values.fallback,
   };
   const { promoteChannel } = await import('../../release/promote-channel.js');
   const promoted = await promoteChannel({ ...request, signingKeys: await signingKeys(values.key, 'promote') });
@@ -178,6 +183,7 @@ async function promote(args: string[], ctx: CliContext): Promise<number> {
   else {
     const was = promoted.previousSequence === null ? 'new channel' : `was ${promoted.previousVersion} at sequence ${promoted.previousSequence}`;
     ctx.out(`channel ${p.channel} -> ${p.version}, sequence ${p.sequence} (${was}), expires ${p.expires}${p.rollout ? `, rollout ${p.rollout.percent}%` : ''}`);
+    if (promoted.fallbackNote) ctx.out(promoted.fallbackNote);
     ctx.out(`wrote ${promoted.pointerFile} and ${promoted.signatureFile}; next: tide release publish --tree ${values.tree} MIRROR...`);
     for (const warning of promoted.warnings) ctx.out(`warning: ${warning}`);
   }
