@@ -22,6 +22,8 @@ export interface MetricsSnapshot {
   rollbacks: number;
   pending: boolean;
   bad: number;
+  /** The versions that failed their health check here (state.json's bad list). */
+  badVersions?: string[];
 }
 
 export function readMetricsSnapshot(config: Config): MetricsSnapshot {
@@ -37,6 +39,7 @@ export function readMetricsSnapshot(config: Config): MetricsSnapshot {
     rollbacks: state.counters.rollbacks,
     pending: existsSync(layout.pending),
     bad: state.bad.length,
+    badVersions: [...state.bad],
   };
 }
 
@@ -68,6 +71,9 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
     { name: 'tide_rollbacks_total', type: 'counter', help: 'Updates rolled back on this host (automatic, or failed rollbacks).', samples: [{ labels: app, value: snapshot.rollbacks }] },
     { name: 'tide_pending', type: 'gauge', help: '1 while an update is unsettled (a pending marker exists).', samples: [{ labels: app, value: snapshot.pending ? 1 : 0 }] },
     { name: 'tide_bad_versions', type: 'gauge', help: 'Versions that failed their health check here and are skipped.', samples: [{ labels: app, value: snapshot.bad }] },
+    // `tide release rollout --prometheus` counts a version's rollbacks across the fleet from this.
+    { name: 'tide_bad_version_info', type: 'gauge', help: 'One sample per version that failed its health check here (rolled back).',
+      samples: (snapshot.badVersions ?? []).map((version) => ({ labels: { ...app, version }, value: 1 })) },
   ];
   const lines: string[] = [];
   for (const metric of metrics) {

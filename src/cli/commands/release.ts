@@ -32,6 +32,12 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
           copies the tree to directory mirrors: artifacts, manifests, revocations, then pointers, each
           signature before its document, each file via a temp name and a rename; unchanged files are
           skipped and nothing is deleted
+  rollout --app APP --channel C --key PRIVATE.asc [...] (--reports DIR | --prometheus URL) [--steps 1,10,50,100]
+          [--every 1h] [--halt-on "rollbacks>0 | success<0.99"] [--min-results 1] [--expires 30d] [--now TIME] [--tree DIR]
+          one step of a staged rollout, for cron or CI: halts (the pointer re-signed to its fallback, exit 5)
+          when --halt-on holds for the fleet's results of the version; advances one step when the step is at
+          least --every old with --min-results results; else waits (exit 0). Metrics: rollbacks, late_rollbacks,
+          commits, failures, reports, hosts, success
   rotate-keys [--add PUB.asc ...] [--remove FINGERPRINT ...] [--threshold N] --key PRIVATE.asc [...]
           [--expires 365d] [--tree DIR] [--keep-sequences] [--current PUB.asc ... --current-threshold N --app APP]
           keys/root.<N+1>.json(.asc): the next root, signed by --key, which must hold the threshold of the current
@@ -50,7 +56,7 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
 
 type Subcommand = (args: string[], ctx: CliContext) => Promise<number>;
 
-const subcommands: Record<string, Subcommand> = { keygen, build, sign, promote, revoke, publish, status, 'rotate-keys': rotateKeys, export: exportRelease };
+const subcommands: Record<string, Subcommand> = { keygen, build, sign, promote, revoke, publish, status, rollout, 'rotate-keys': rotateKeys, export: exportRelease };
 
 export const command: Command = async (args, ctx) => {
   const [name, ...rest] = args;
@@ -237,6 +243,38 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
     for (const line of renderStatusTable(report)) ctx.out(line);
   }
   return report.exitCode;
+}
+
+async function rollout(args: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseFlags('release rollout', args, {
+    ...json, ...tree, ...keys, app: { type: 'string' }, channel: { type: 'string' },
+    steps: { type: 'string', default: '1,10,50,100' }, every: { type: 'string', default: '1h' },
+    'halt-on': { type: 'string', default: 'rollbacks>0 | success<0.99' }, 'min-results': { type: 'string', default: '1' },
+    reports: { type: 'string' }, prometheus: { type: 'string' }, expires: { type: 'string' }, now: { type: 'string' },
+  });
+  const app = required(values.app, '--app', 'rollout');
+  const channel = required(values.channel, '--channel', 'rollout');
+  const { parseHaltExpression } = await import('../../release/halt-expression.js');
+  const { runRollout } = await import('../../release/rollout-controller.js');
+  const { fleetSource, parseSteps } = await import('../../release/rollout-sources.js');
+  const now = values.now === undefined ? undefined : new Date(values.now);
+  if (now && Number.isNaN(now.getTime())) throw new TideError('usage', `--now must be an ISO 8601 time, got ${JSON.stringify(values.now)}`);
+  const run = await runRollout({
+    tree: values.tree, app, channel, steps: parseSteps(values.steps), everyMs: durationFlag(values.every, '--every')!,
+    haltOn: parseHaltExpression(values['halt-on']), minResults: numberFlag(values['min-results'], '--min-results', /^\d+$/)!,
+    resultsFor: fleetSource({ app, channel, reports: values.reports, prometheus: values.prometheus, now }),
+    expiresInMs: durationFlag(values.expires, '--expires'), signingKeys: await signingKeys(values.key, 'rollout'), now,
+  });
+  const level = run.action === 'halt' || run.action === 'halted' ? 'warn' : 'info';
+  for (const note of run.notes) ctx.logger.log('warn', { event: 'rollout', message: note });
+  ctx.logger.log(level, { event: 'rollout', message: `${channel}: ${run.action}: ${run.reason}`, result: run.action, to: run.version });
+  if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(run));
+  else {
+    ctx.out(`${channel}: ${run.action}: ${run.reason}`);
+    if (run.action === 'halt' || run.action === 'advance') ctx.out(`channel ${channel} -> ${run.version} at ${run.percent}%, sequence ${run.sequence}; next: tide release publish --tree ${values.tree} MIRROR...`);
+  }
+  // Like a host's rollback (exit 5): the new version was unhealthy and the channel went back.
+  return run.action === 'halt' || run.action === 'halted' ? ExitCode.rolledBack : ExitCode.ok;
 }
 
 async function rotateKeys(args: string[], ctx: CliContext): Promise<number> {
