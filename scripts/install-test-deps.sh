@@ -2,7 +2,8 @@
 # Installs the Debian packages tide's tests use, only when they are missing:
 # nginx (front end and mirror), podman + runc (containers), gnupg (interop),
 # busybox-static (tiny container images), python3 (hostile tarballs), curl,
-# faketime (the service-free tests run again with the clock moved).
+# faketime (the service-free tests run again with the clock moved), prometheus +
+# prometheus-node-exporter (the rollout controller reads the fleet's textfile metrics).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
@@ -15,6 +16,8 @@ need python3 /usr/bin/python3 python3
 need curl /usr/bin/curl curl
 need systemd-analyze /usr/bin/systemd-analyze systemd
 need faketime /usr/bin/faketime faketime
+need prometheus /usr/bin/prometheus prometheus
+need prometheus-node-exporter /usr/bin/prometheus-node-exporter prometheus-node-exporter
 [ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
 echo "test dependencies: installing$missing"
 SUDO=""

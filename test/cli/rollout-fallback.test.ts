@@ -119,6 +119,21 @@ test('a fresh host inside the bucket gets the new release; a host on an older re
   }
 }));
 
+test('an export carries the fallback: a host with no mirror, outside the bucket, installs it from the file', () => withHost(async (s) => {
+  const { host, side } = s;
+  await side.build('1.0.0', [s.a]);
+  await promoteOk(s, '1.0.0');
+  await side.build('1.1.0', [s.a]);
+  await promoteOk(s, '1.1.0', '--rollout', outside('1.1.0'));
+  const file = join(host.dir, 'offline.tar');
+  const exported = await side.ok('export', '--tree', side.tree, '--app', 'demo', '--channel', 'stable', '--out', file, '--json');
+  const paths: string[] = JSON.parse(exported.stdout).paths;
+  assert.ok(paths.includes('releases/1.0.0/manifest.json') && paths.includes('releases/1.0.0/demo-1.0.0.tar.gz'), paths.join(' '));
+  const run = await host.tide(['update', '--from', file]);
+  assert.is(run.code, 0, run.stdout + run.stderr);
+  assert.is(await host.serving(), 'demo 1.0.0');
+}));
+
 test('promote refuses a fallback that is not older than the release, a revoked one, one not built, and --fallback without a partial rollout', () => withHost(async (s) => {
   const { side } = s;
   for (const v of ['1.0.0', '1.1.0', '1.2.0']) await side.build(v, [s.a]);
