@@ -131,7 +131,9 @@ export async function runRollout(request: RolloutRequest): Promise<RolloutRun> {
   const state = readRolloutState(request.tree, channel, now, notes);
   const pointer = readTreePointer(request.tree, app, channel);
   noteStep(state, pointer);
-  const results = await request.resultsFor(pointer.version);
+  // A halted or finished rollout needs no word from the fleet (nor a reachable Prometheus).
+  const settled = (state.halted && state.halted.sequence === pointer.sequence) || percentOf(pointer) >= 100;
+  const results = settled ? undefined : await request.resultsFor(pointer.version);
   const decision = decideRollout({ ...request, pointer, state, results, now });
   let written = pointer;
   if (decision.action === 'halt' || decision.action === 'advance') {

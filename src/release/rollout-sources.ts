@@ -22,7 +22,6 @@ export interface FleetSourceOptions {
   channel: string;
   reports?: string;
   prometheus?: string;
-  now?: Date;
 }
 
 export function fleetSource(options: FleetSourceOptions): (version: string) => Promise<VersionResults | undefined> {
@@ -33,17 +32,19 @@ export function fleetSource(options: FleetSourceOptions): (version: string) => P
     const dir = options.reports;
     return async (version) => readFleetResults(dir, options.app, options.channel).versions.get(version);
   }
-  return (version) => prometheusResults(options.prometheus!, options.app, version, options.now);
+  return (version) => prometheusResults(options.prometheus!, options.app, version);
 }
 
 // PromQL string literals: backslash and double quote escaped.
 const literal = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** One instant query; the sum of the vector's values (0 for an empty vector). */
-async function instantSum(base: string, query: string, now: Date | undefined): Promise<number> {
+/**
+ * One instant query at Prometheus' own now (--now moves the controller's clock for step
+ * ages, not the fleet's samples); the sum of the vector's values (0 for an empty vector).
+ */
+async function instantSum(base: string, query: string): Promise<number> {
   const url = new URL('api/v1/query', base.endsWith('/') ? base : `${base}/`);
   url.searchParams.set('query', query);
-  if (now) url.searchParams.set('time', String(now.getTime() / 1000));
   let body: unknown;
   try {
     const answer = await fetch(url, { signal: AbortSignal.timeout(limits.prometheusQueryTimeoutMs) });
@@ -65,12 +66,12 @@ async function instantSum(base: string, query: string, now: Date | undefined): P
  * rollbacks. Late rollbacks cannot be told apart here (0); failures are hosts whose last
  * result is rollback-failed while listing V as bad.
  */
-export async function prometheusResults(base: string, app: string, version: string, now?: Date): Promise<VersionResults> {
+export async function prometheusResults(base: string, app: string, version: string): Promise<VersionResults> {
   const match = `app=${literal(app)},version=${literal(version)}`;
   const [commits, rollbacks, failures] = await Promise.all([
-    instantSum(base, `count(tide_current_version_info{${match}} == 1)`, now),
-    instantSum(base, `count(tide_bad_version_info{${match}} == 1)`, now),
-    instantSum(base, `count((tide_bad_version_info{${match}} == 1) and on(instance, app) (tide_last_result{app=${literal(app)},result="rollback-failed"} == 1))`, now),
+    instantSum(base, `count(tide_current_version_info{${match}} == 1)`),
+    instantSum(base, `count(tide_bad_version_info{${match}} == 1)`),
+    instantSum(base, `count((tide_bad_version_info{${match}} == 1) and on(instance, app) (tide_last_result{app=${literal(app)},result="rollback-failed"} == 1))`),
   ]);
   return { version, commits, rollbacks, lateRollbacks: 0, failures, reports: commits + rollbacks, hosts: commits + rollbacks, lastReasons: [] };
 }

@@ -3,81 +3,12 @@
 // pinned from the time the test starts, so no test waits an hour and none depends on the date.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/tmp.js';
-import { makeKey, makeSignedRelease, openSigned, type TestKey } from './release-fixtures.js';
-import { parseChannelPointer } from '../../src/documents/parse-document.js';
-import type { ChannelPointer } from '../../src/documents/schemas.js';
+import { withLab } from './rollout-lab.js';
 
 const test = suite('rollout controller');
-const bin = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 const minute = 60_000;
-
-interface Lab {
-  dir: string;
-  tree: string;
-  reports: string;
-  key: TestKey;
-  t0: Date;
-  tide(...args: string[]): { code: number | null; stdout: string; stderr: string };
-  rollout(at: number, ...more: string[]): { code: number | null; stdout: string; stderr: string };
-  report(name: string, at: number, fields: Record<string, unknown>): void;
-  pointer(): Promise<ChannelPointer>;
-  pointerBytes(): Buffer;
-  cleanup(): void;
-}
-
-/** 1.0.0 out to everyone, 1.1.0 promoted to 1 % (its fallback 1.0.0), and an empty reports directory. */
-async function makeLab(): Promise<Lab> {
-  const tmp = tempDir('tide-rollout-');
-  const dir = tmp.path;
-  const t0 = new Date();
-  const tree = join(dir, 'release-tree');
-  const reports = join(dir, 'reports');
-  mkdirSync(reports);
-  const key = await makeKey(join(dir, 'keys'), 'a', t0);
-  for (const v of ['1.0.0', '1.1.0']) await makeSignedRelease(tree, dir, v, key, t0);
-  const tide = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TIDE_KEY_PASSPHRASE: '' }, timeout: 60_000 });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-  const promote = (...args: string[]) => {
-    const r = tide('release', 'promote', '--tree', tree, '--app', 'demo', '--channel', 'stable', '--key', key.privatePath, ...args);
-    assert.is(r.code, 0, r.stdout + r.stderr);
-  };
-  promote('--version', '1.0.0');
-  promote('--version', '1.1.0', '--rollout', '1');
-  const at = (offset: number) => new Date(t0.getTime() + offset).toISOString();
-  return {
-    dir, tree, reports, key, t0, tide,
-    rollout: (offset, ...more) => tide('release', 'rollout', '--tree', tree, '--app', 'demo', '--channel', 'stable', '--key', key.privatePath,
-      '--reports', reports, '--steps', '1,10,50,100', '--every', '1h', '--halt-on', 'rollbacks>0 | success<0.99', '--now', at(offset), ...more),
-    report(name, offset, fields) {
-      const body = { schema: 1, app: 'demo', channel: 'stable', host: name, machine: `m-${name}`, command: 'update', result: 'committed',
-        from: '1.0.0', to: '1.1.0', reason: 'newer than 1.0.0', exitCode: 0, durationMs: 1200, time: at(offset), current: '1.1.0', previous: '1.0.0', bad: [], ...fields };
-      writeFileSync(join(reports, `${at(offset)}-${name}.json`), JSON.stringify(body));
-    },
-    pointerBytes: () => readFileSync(join(tree, 'channels', 'stable.json')),
-    async pointer() {
-      const file = join(tree, 'channels', 'stable.json');
-      const { document } = await openSigned(parseChannelPointer, readFileSync(file), readFileSync(`${file}.asc`, 'utf8'), { keys: [key.trusted], threshold: 1, now: new Date(t0.getTime() + 10 * 3600_000) });
-      return document;
-    },
-    cleanup: () => tmp.cleanup(),
-  };
-}
-
-async function withLab(body: (lab: Lab) => Promise<void>): Promise<void> {
-  const lab = await makeLab();
-  try {
-    await body(lab);
-  } finally {
-    lab.cleanup();
-  }
-}
 
 test('goes 1 → 10 → 50 % by itself on healthy reports, and halts to the fallback on a rollback report', () => withLab(async (lab) => {
   assert.equal([(await lab.pointer()).rollout, (await lab.pointer()).fallback?.version], [{ percent: 1 }, '1.0.0']);
@@ -169,6 +100,7 @@ test('refuses a halt expression outside the grammar, bad steps, a missing source
   usage(lab.rollout(61 * minute, '--steps', '0,50'), /--steps must be ascending percentages above 0/);
   usage(lab.tide('release', 'rollout', '--tree', lab.tree, '--app', 'demo', '--channel', 'stable', '--key', lab.key.privatePath), /--reports DIR or --prometheus URL/);
   usage(lab.rollout(61 * minute, '--channel', 'beta'), /channel beta has no pointer in the tree/);
+
   // "0<success & rollbacks>=1": both sides must hold; with one rollback and some success it halts.
   lab.report('h1', 5 * minute, { result: 'rolled-back', current: '1.0.0' });
   const revoke = lab.tide('release', 'revoke', '--tree', lab.tree, '--app', 'demo', '--version', '1.0.0', '--key', lab.key.privatePath);

@@ -262,7 +262,7 @@ async function rollout(args: string[], ctx: CliContext): Promise<number> {
   const run = await runRollout({
     tree: values.tree, app, channel, steps: parseSteps(values.steps), everyMs: durationFlag(values.every, '--every')!,
     haltOn: parseHaltExpression(values['halt-on']), minResults: numberFlag(values['min-results'], '--min-results', /^\d+$/)!,
-    resultsFor: fleetSource({ app, channel, reports: values.reports, prometheus: values.prometheus, now }),
+    resultsFor: fleetSource({ app, channel, reports: values.reports, prometheus: values.prometheus }),
     expiresInMs: durationFlag(values.expires, '--expires'), signingKeys: await signingKeys(values.key, 'rollout'), now,
   });
   const level = run.action === 'halt' || run.action === 'halted' ? 'warn' : 'info';
