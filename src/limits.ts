@@ -86,6 +86,8 @@ export const limits = {
   maxHaltExpressionChars: 500,
   // `tide release rollout --prometheus URL`: one query to Prometheus' HTTP API must answer within this.
   prometheusQueryTimeoutMs: 10_000,
+  // `tide release publish git+URL`: one git command (ls-remote, clone, commit, push) must finish within this.
+  gitCommandTimeoutMs: 600_000,
 } as const;
 
 export const sizeUnits = { KiB, MiB, GiB };

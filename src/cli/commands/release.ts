@@ -28,10 +28,13 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
           rolled-out release (or --fallback V), which must be older, built, signed and not revoked
   revoke  --app APP [--version V ...] [--revoke-key FINGERPRINT ...] --key PRIVATE.asc [...] [--expires 30d] [--tree DIR]
           adds to revocations.json(.asc), next sequence (with nothing to add: re-sign with a new expiry)
-  publish [--tree DIR] MIRROR_DIR_OR_FILE_URL ...
-          copies the tree to directory mirrors: artifacts, manifests, revocations, then pointers, each
-          signature before its document, each file via a temp name and a rename; unchanged files are
-          skipped and nothing is deleted
+  publish [--tree DIR] [--s3-endpoint URL] MIRROR ...
+          copies the tree to each mirror: artifacts, manifests, roots, revocations, then pointers, each
+          signature before its document; unchanged files are skipped and nothing is deleted. MIRROR is a
+          directory or file:// URL (each file via a temp name and a rename), git+URL[#branch] (one commit
+          pushed to the branch, default main: atomic per ref), or s3://bucket[/prefix] (one PutObject per
+          file, in order; credentials and region from the AWS environment, --s3-endpoint or
+          AWS_ENDPOINT_URL for S3-compatible storage)
   rollout --app APP --channel C --key PRIVATE.asc [...] (--reports DIR | --prometheus URL) [--steps 1,10,50,100]
           [--every 1h] [--halt-on "rollbacks>0 | success<0.99"] [--min-results 1] [--expires 30d] [--now TIME] [--tree DIR]
           one step of a staged rollout, for cron or CI: halts (the pointer re-signed to its fallback, exit 5)
@@ -216,12 +219,13 @@ async function revoke(args: string[], ctx: CliContext): Promise<number> {
 }
 
 async function publish(args: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parseFlags('release publish', args, { ...json, ...tree }, true);
+  const { values, positionals } = parseFlags('release publish', args, { ...json, ...tree, 's3-endpoint': { type: 'string' } }, true);
   const { publishTree } = await import('../../release/publish-tree.js');
-  const published = await publishTree({ tree: values.tree, mirrors: positionals });
+  const published = await publishTree({ tree: values.tree, mirrors: positionals, s3Endpoint: values['s3-endpoint'] ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL });
   if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify(published));
   else for (const m of published) {
-    ctx.out(`${m.mirror}: copied ${m.copied.length} file(s), ${m.unchanged.length} unchanged`);
+    const commit = m.commit === undefined ? '' : m.commit === null ? ', nothing to commit' : `, pushed commit ${m.commit.slice(0, 12)}`;
+    ctx.out(`${m.mirror}: copied ${m.copied.length} file(s), ${m.unchanged.length} unchanged${commit}`);
     for (const f of m.copied) ctx.out(`  ${f.stage.padEnd(11)} ${f.path}`);
   }
   return ExitCode.ok;
