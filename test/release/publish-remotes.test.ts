@@ -63,7 +63,10 @@ test('git: one commit per publish, pushed to the branch; a checkout of it is a v
     const remote = join(tmp.path, 'mirror.git');
     git(['init', '--quiet', '--bare', remote]);
     const mirror = `git+file://${remote}#pages`;
-    const first = await tide(tmp.path, ['release', 'publish', '--tree', t.tree, mirror]);
+    // A directory mirror published with it, and then no more: it falls behind.
+    const stale = join(tmp.path, 'stale');
+    mkdirSync(stale);
+    const first = await tide(tmp.path, ['release', 'publish', '--tree', t.tree, mirror, stale]);
     assert.is(first.code, 0, first.stdout + first.stderr);
     assert.match(first.stdout, /copied 5 file\(s\), 0 unchanged, pushed commit [0-9a-f]{12}/);
     const files = git(['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'pages']).trim().split('\n');
@@ -89,6 +92,14 @@ test('git: one commit per publish, pushed to the branch; a checkout of it is a v
     const status = await t.status(checkout);
     assert.is(status.code, 0, status.stdout + status.stderr);
     assert.match(status.stdout, /stable\s+1\.1\.0\s+2\s+valid/);
+    // Per mirror, the lag in sequence and time behind the best pointer.
+    const lagging = await tide(tmp.path, ['release', 'status', '--mirror', checkout, '--mirror', stale, '--key', t.key.publicPath, '--app', 'demo', '--channel', 'stable', '--json']);
+    assert.is(lagging.code, 1, lagging.stdout + lagging.stderr);
+    const rows = JSON.parse(lagging.stdout).rows as { lag: { sequences: number; ms: number } }[];
+    assert.equal(rows.map((r) => r.lag.sequences), [0, 1]);
+    assert.ok(rows[1]!.lag.ms >= 0);
+    const table = await tide(tmp.path, ['release', 'status', '--mirror', checkout, '--mirror', stale, '--key', t.key.publicPath, '--app', 'demo', '--channel', 'stable']);
+    assert.match(table.stdout, /behind \(seq 1 < 2\)\s+1 seq, \d+s/);
 
     // Someone pushed other bytes for a release file: refused before any push, the branch as it was.
     writeFileSync(join(checkout, 'releases', '1.0.0', 'demo-1.0.0.tar.gz'), 'not the release');
