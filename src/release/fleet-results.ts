@@ -66,8 +66,8 @@ function readSmallFile(path: string): string | undefined {
   }
 }
 
-/** Every report in `dir` (*.json) for this app and channel, oldest first. */
-export function readReports(dir: string, app: string, channel: string): { reports: ReadReport[]; skipped: number } {
+/** Every report in `dir` (*.json) for this app and channel (any channel when undefined), oldest first. */
+export function readReports(dir: string, app: string, channel: string | undefined): { reports: ReadReport[]; skipped: number } {
   let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
@@ -89,7 +89,7 @@ export function readReports(dir: string, app: string, channel: string): { report
       skipped += 1;
       continue;
     }
-    if (parsed.data.app === app && parsed.data.channel === channel) reports.push(parsed.data);
+    if (parsed.data.app === app && (channel === undefined || parsed.data.channel === channel)) reports.push(parsed.data);
   }
   reports.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   return { reports, skipped };
@@ -132,7 +132,7 @@ export function tallyResults(reports: readonly ReadReport[]): Map<string, Versio
   return versions;
 }
 
-export function readFleetResults(dir: string, app: string, channel: string): FleetResults {
+export function readFleetResults(dir: string, app: string, channel: string | undefined): FleetResults {
   const { reports, skipped } = readReports(dir, app, channel);
   return { versions: tallyResults(reports), skipped, read: reports.length };
 }

@@ -65,6 +65,8 @@ export interface ChannelStatusRow {
 }
 
 export interface StatusReport {
+  /** The app checked (--app, or the one the first readable pointer names). */
+  app: string;
   rows: ChannelStatusRow[];
   allInSync: boolean;
   exitCode: ExitCodeValue;
@@ -102,7 +104,7 @@ export async function mirrorStatus(request: StatusRequest): Promise<StatusReport
     rows.push(...channelRows);
   }
   const allInSync = rows.every((r) => r.sync === 'yes');
-  return { rows, allInSync, exitCode: statusExitCode(rows), rootVersion: store.trustedRoot.version, notes };
+  return { app, rows, allInSync, exitCode: statusExitCode(rows), rootVersion: store.trustedRoot.version, notes };
 }
 
 /**

@@ -10,6 +10,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { makeKey, makeSignedRelease, openSigned, type TestKey } from './release-fixtures.js';
 import { parseChannelPointer } from '../../src/documents/parse-document.js';
 import type { ChannelPointer } from '../../src/documents/schemas.js';
+import { promoteChannel } from '../../src/release/promote-channel.js';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
@@ -31,7 +32,9 @@ export interface Lab {
 export async function makeLab(): Promise<Lab> {
   const tmp = tempDir('tide-rollout-');
   const dir = tmp.path;
-  const t0 = new Date();
+  // The lab's clock starts hours ago, so every pointer the runs sign (at t0 + a few hours) is
+  // already in the past for anything that verifies it at the real time (tide release status).
+  const t0 = new Date(Date.now() - 8 * 3600_000);
   const tree = join(dir, 'release-tree');
   const reports = join(dir, 'reports');
   mkdirSync(reports);
@@ -41,12 +44,9 @@ export async function makeLab(): Promise<Lab> {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TIDE_KEY_PASSPHRASE: '' }, timeout: 60_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
-  const promote = (...args: string[]) => {
-    const r = tide('release', 'promote', '--tree', tree, '--app', 'demo', '--channel', 'stable', '--key', key.privatePath, ...args);
-    assert.is(r.code, 0, r.stdout + r.stderr);
-  };
-  promote('--version', '1.0.0');
-  promote('--version', '1.1.0', '--rollout', '1');
+  // Promoted at t0 (the CLI's promote would sign at the real time, hours after the lab's clock).
+  await promoteChannel({ tree, app: 'demo', channel: 'stable', version: '1.0.0', signingKeys: [key.signing], now: t0 });
+  await promoteChannel({ tree, app: 'demo', channel: 'stable', version: '1.1.0', rolloutPercent: 1, signingKeys: [key.signing], now: t0 });
   const at = (offset: number) => new Date(t0.getTime() + offset).toISOString();
   return {
     dir, tree, reports, key, t0, tide,

@@ -1,5 +1,6 @@
 // `tide release …`: the release engineer's side. Each subcommand parses its flags,
 // calls one function of src/release/, and renders text or --json.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ExitCode, TideError } from '../../errors.js';
@@ -51,7 +52,10 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
           one tar holding the channel's pointer, its manifest and artifacts, the revocations and the root chain,
           with their signatures, for \`tide update --from FILE\` on a host that cannot reach a mirror
   status  --mirror URL [--mirror URL ...] --key PUBLIC.asc [...] [--threshold N] [--app APP] [--channel C ...]
-          one row per mirror and channel; --channel is required unless a file:// mirror lists channels/.
+          [--html FILE [--tree DIR] [--reports DIR]]
+          one row per mirror and channel, with the lag behind the best pointer; --channel is required unless a
+          file:// mirror lists channels/. --html also writes one self-contained page: mirrors, each channel's
+          rollout (from the tree) and the fleet's results per version (from the reports directory).
           exit 0 all in sync and valid, 3 a pointer refused (signature, expired, …), 4 a mirror
           unreachable or missing the channel, 1 all valid but out of sync
 --tree DIR is the release tree, laid out like the mirror tree (default ./${defaultReleaseTree}).
@@ -235,12 +239,22 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseFlags('release status', args, {
     ...json, ...keys, mirror: { type: 'string', multiple: true, default: [] }, threshold: { type: 'string' },
     app: { type: 'string' }, channel: { type: 'string', multiple: true, default: [] },
+    html: { type: 'string' }, tree: { type: 'string' }, reports: { type: 'string' },
   });
   const { mirrorStatus } = await import('../../release/mirror-status.js');
   const report = await mirrorStatus({
     mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
     threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
   });
+  if (values.html !== undefined) {
+    const { writeStatusPage } = await import('../../release/status-html.js');
+    // The tree for each channel's rollout: --tree, else ./release-tree when there is one.
+    const treeDir = values.tree ?? (existsSync(defaultReleaseTree) ? defaultReleaseTree : undefined);
+    const page = writeStatusPage({ file: values.html, report, app: report.app, tree: treeDir, reports: values.reports });
+    ctx.logger.log('info', { event: 'status', message: `wrote ${page.file} (${page.bytes} bytes)` });
+  } else if (values.tree !== undefined || values.reports !== undefined) {
+    throw new TideError('usage', 'release status: --tree and --reports go with --html FILE');
+  }
   if (wantsJson(ctx, values.json)) ctx.out(JSON.stringify({ rows: report.rows, allInSync: report.allInSync, rootVersion: report.rootVersion, notes: report.notes }));
   else {
     const { renderStatusTable } = await import('../../release/status-table.js');
