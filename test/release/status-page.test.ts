@@ -40,8 +40,9 @@ test('a halted rollout, the mirrors with their lag and the fleet results, in one
 
   const page = join(lab.dir, 'status.html');
   const status = lab.tide('release', 'status', '--mirror', fresh, '--mirror', stale, '--key', lab.key.publicPath, '--app', 'demo',
-    '--channel', 'stable', '--html', page, '--tree', lab.tree, '--reports', lab.reports);
+    '--channel', 'stable', '--html', page, '--tree', lab.tree, '--reports', lab.reports, '--metrics', join(lab.dir, 'mirrors.prom'));
   assert.is(status.code, 1, status.stdout + status.stderr); // the stale mirror is behind
+  assert.match(readFileSync(join(lab.dir, 'mirrors.prom'), 'utf8'), /^tide_mirror_lag_sequences\{app="demo",channel="stable",mirror="file:\/\/[^"]*mirror-stale"\} 2$/m);
   const html = readFileSync(page, 'utf8');
   // Self-contained: no script, no stylesheet or image from elsewhere.
   assert.not.match(html, /<script|<link|<img|<iframe|src=|url\(/i);

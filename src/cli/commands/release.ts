@@ -52,10 +52,11 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
           one tar holding the channel's pointer, its manifest and artifacts, the revocations and the root chain,
           with their signatures, for \`tide update --from FILE\` on a host that cannot reach a mirror
   status  --mirror URL [--mirror URL ...] --key PUBLIC.asc [...] [--threshold N] [--app APP] [--channel C ...]
-          [--html FILE [--tree DIR] [--reports DIR]]
+          [--html FILE [--tree DIR] [--reports DIR]] [--metrics FILE]
           one row per mirror and channel, with the lag behind the best pointer; --channel is required unless a
           file:// mirror lists channels/. --html also writes one self-contained page: mirrors, each channel's
           rollout (from the tree) and the fleet's results per version (from the reports directory).
+          --metrics writes the mirrors' state as Prometheus textfile metrics (docs/prometheus-alerts.yml).
           exit 0 all in sync and valid, 3 a pointer refused (signature, expired, …), 4 a mirror
           unreachable or missing the channel, 1 all valid but out of sync
 --tree DIR is the release tree, laid out like the mirror tree (default ./${defaultReleaseTree}).
@@ -239,13 +240,17 @@ async function status(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseFlags('release status', args, {
     ...json, ...keys, mirror: { type: 'string', multiple: true, default: [] }, threshold: { type: 'string' },
     app: { type: 'string' }, channel: { type: 'string', multiple: true, default: [] },
-    html: { type: 'string' }, tree: { type: 'string' }, reports: { type: 'string' },
+    html: { type: 'string' }, tree: { type: 'string' }, reports: { type: 'string' }, metrics: { type: 'string' },
   });
   const { mirrorStatus } = await import('../../release/mirror-status.js');
   const report = await mirrorStatus({
     mirrors: values.mirror.map(mirrorUrl), keyFiles: values.key, app: values.app, channels: values.channel,
     threshold: numberFlag(values.threshold, '--threshold', /^[1-9]\d*$/),
   });
+  if (values.metrics !== undefined) {
+    const { writeStatusMetrics } = await import('../../release/status-metrics.js');
+    writeStatusMetrics(values.metrics, report);
+  }
   if (values.html !== undefined) {
     const { writeStatusPage } = await import('../../release/status-html.js');
     // The tree for each channel's rollout: --tree, else ./release-tree when there is one.
