@@ -21,7 +21,8 @@ const mirrorName = (o: { mirror?: string }): string => o.mirror ?? 'the local ca
 function refuseEquivocation<T>(answers: readonly Valid<T>[], shaOf: (v: T) => string, describe: (v: T) => string, what: string, where: ErrorPlace): void {
   const distinct = new Set(answers.map((a) => shaOf(a.value)));
   if (distinct.size <= 1) return;
-  const list = answers.map((a) => `${mirrorName(a)} (${describe(a.value)}, sha256 ${shortSha(shaOf(a.value))}…)`).join(', ');
+  // Sorted by mirror, so the same disagreement reads the same whichever mirror answered first.
+  const list = [...answers].sort((a, b) => mirrorName(a).localeCompare(mirrorName(b))).map((a) => `${mirrorName(a)} (${describe(a.value)}, sha256 ${shortSha(shaOf(a.value))}…)`).join(', ');
   throw new TideError('equivocation', `mirrors serve different ${what}: ${list}; one must be forged or replayed, so neither is trusted`, where);
 }
 

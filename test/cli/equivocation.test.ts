@@ -58,8 +58,9 @@ test('two mirrors serving different valid pointers with the same highest sequenc
     await host.publish('1.1.0');
     await mirrorPublisher({ mirrorDir: other.path, buildDir: join(other.path, '.build'), key: host.key }).publish('1.2.0', 'good', { sequence: 2 });
     const run = await host.tide(['update']);
-    const line = assertRefused(run, { exit: 3, code: 'equivocation', message: /mirrors serve different channel pointers with sequence 2: .*version 1\.1\.0.*version 1\.2\.0.*neither is trusted/, file: pointer });
+    const line = assertRefused(run, { exit: 3, code: 'equivocation', message: /mirrors serve different channel pointers with sequence 2: .*neither is trusted/, file: pointer });
     assert.ok(line.includes(host.mirrorUrl) && line.includes(second.url), `names both mirrors: ${line}`);
+    assert.ok(line.includes('version 1.1.0') && line.includes('version 1.2.0'), `names both versions: ${line}`);
     await assertUntouched(host, before);
     // One mirror catches up with the other's pointer: the same bytes everywhere, accepted.
     cpSync(join(host.mirrorDir, 'releases', '1.1.0'), join(other.path, 'releases', '1.1.0'), { recursive: true });
