@@ -29,7 +29,7 @@ export interface VersionResults {
   version: string;
   /** Updates to this version that committed. */
   commits: number;
-  /** Transactions about this version that ended with the host off it again (rolled back, or failing to). */
+  /** Transactions that turned away from this version: rolled back, or failed to (its update, or an operator's tide rollback). */
   rollbacks: number;
   /** Rollbacks by a host that had committed this version before (during probation, or by an operator). */
   lateRollbacks: number;
@@ -53,6 +53,12 @@ export interface FleetResults {
 }
 
 const rollbackResults = new Set(['rolled-back', 'rollback-failed']);
+
+/**
+ * The version a rollback turned away from: an update's (or verify's, or probation's) `to`,
+ * the version that failed; for `tide rollback` by an operator, `from`, the version left.
+ */
+const versionLeft = (report: ReadReport): string | null => (report.command === 'rollback' ? report.from : report.to);
 const keptReasons = 5;
 
 function readSmallFile(path: string): string | undefined {
@@ -119,8 +125,7 @@ export function tallyResults(reports: readonly ReadReport[]): Map<string, Versio
         results.commits += 1;
         committed.add(`${report.machine}\n${version}`);
       }
-      // A rollback of this version: the transaction ended with the host off it.
-      if (rollbackResults.has(report.result) && report.current !== version && (report.to === version || report.from === version)) {
+      if (rollbackResults.has(report.result) && versionLeft(report) === version) {
         results.rollbacks += 1;
         if (report.result === 'rollback-failed') results.failures += 1;
         if (committed.has(`${report.machine}\n${version}`)) results.lateRollbacks += 1;
