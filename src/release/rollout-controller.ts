@@ -103,6 +103,8 @@ export interface RolloutRun extends RolloutDecision {
   results: VersionResults | undefined;
   /** The state file was damaged, or similar. */
   notes: string[];
+  /** After a halt: the version whose rollout halted. */
+  halted?: string;
 }
 
 function readTreePointer(tree: string, app: string, channel: string): ChannelPointer {
@@ -149,7 +151,8 @@ export async function runRollout(request: RolloutRequest): Promise<RolloutRun> {
   }
   if (state.halted && state.halted.sequence !== written.sequence) state.halted = null;
   writeRolloutState(request.tree, channel, state);
-  return { ...decision, channel, version: written.version, percent: percentOf(written), sequence: written.sequence, results, notes };
+  const halted = decision.action === 'halt' ? { halted: pointer.version } : {};
+  return { ...decision, channel, version: written.version, percent: percentOf(written), sequence: written.sequence, results, notes, ...halted };
 }
 
 /** Re-sign the pointer: the next step, or the halt target (the fallback for everyone, else 0 %). */

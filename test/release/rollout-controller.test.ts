@@ -46,6 +46,7 @@ test('goes 1 → 10 → 50 % by itself on healthy reports, and halts to the fall
   assert.is(halt.code, 5, halt.stdout + halt.stderr);
   assert.match(halt.stdout, /stable: halt: 1\.1\.0 at 50% is unhealthy: rollbacks>0 \(rollbacks = 1\), success<0\.99 \(success = 0\.75\); pointing the channel at the fallback 1\.0\.0/);
   assert.match(halt.stderr, /halt/, 'the halt is logged too');
+  assert.match(halt.stdout, /hosts already on 1\.1\.0 keep it; to move them back: tide release revoke --app demo --version 1\.1\.0/);
   pointer = await lab.pointer();
   assert.equal([pointer.version, pointer.rollout, pointer.fallback, pointer.sequence], ['1.0.0', undefined, undefined, seq + 3]);
   const state = JSON.parse(readFileSync(join(lab.tree, 'rollouts', 'stable.json'), 'utf8'));

@@ -295,6 +295,8 @@ async function rollout(args: string[], ctx: CliContext): Promise<number> {
   else {
     ctx.out(`${channel}: ${run.action}: ${run.reason}`);
     if (run.action === 'halt' || run.action === 'advance') ctx.out(`channel ${channel} -> ${run.version} at ${run.percent}%, sequence ${run.sequence}; next: tide release publish --tree ${values.tree} MIRROR...`);
+    // A host never downgrades by itself: only a revocation moves the hosts that took the halted release.
+    if (run.action === 'halt' && run.halted) ctx.out(`hosts already on ${run.halted} keep it; to move them back: tide release revoke --app ${app} --version ${run.halted} --key …`);
   }
   // Like a host's rollback (exit 5): the new version was unhealthy and the channel went back.
   return run.action === 'halt' || run.action === 'halted' ? ExitCode.rolledBack : ExitCode.ok;
