@@ -15,6 +15,9 @@ export const releasePath = z
   .refine((p) => !p.startsWith('/') && !p.split('/').some((part) => part === '..' || part === '.' || part === ''), 'a relative path without ".." or empty parts')
   .refine((p) => !/[\u0000-\u001f\u007f\\]/.test(p), 'no control characters or backslashes');
 
+/** Where a signed document pins a manifest: its path and exact bytes. */
+const manifestPin = z.object({ path: z.string().min(1), size: z.number().int().positive(), sha256 });
+
 export const channelPointerSchema = z.object({
   schema: z.literal(1),
   app: name,
@@ -25,8 +28,16 @@ export const channelPointerSchema = z.object({
   published: timestamp,
   /** Hosts refuse an expired pointer (freeze attack). */
   expires: timestamp,
-  manifest: z.object({ path: z.string().min(1), size: z.number().int().positive(), sha256 }),
+  manifest: manifestPin,
   rollout: z.object({ percent: z.number().min(0).max(100) }).optional(),
+  /**
+   * SPEC formats.md#rollout-fallback: the release hosts outside `rollout.percent` install when
+   * they have none yet or an older one. Signed with the pointer; an older release than `version`.
+   */
+  fallback: z.object({ version, manifest: manifestPin }).optional(),
+}).refine((p) => p.fallback === undefined || semver.lt(p.fallback.version, p.version), {
+  message: 'fallback.version must be older than version',
+  path: ['fallback', 'version'],
 });
 
 const bundleArtifact = z.object({

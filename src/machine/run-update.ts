@@ -55,6 +55,8 @@ export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest
         // Cheap checks: an unchanged pointer costs each mirror one conditional request. Not for an export file.
         cache: request.mirrors ? undefined : createDocumentCache(ctx.layout),
         freshRevocations,
+        // SPEC formats.md#rollout-fallback: outside the bucket, the pointer's fallback may be this host's release.
+        host: { machineId: ctx.machineId, app: ctx.config.app, current: readVersionLink(ctx.layout.current), force: request.force },
       });
     } finally {
       // What the store accepted (a pointer whose release is then refused included) is remembered.
@@ -80,6 +82,7 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
     revokedVersions: found.revocations.versions,
     badVersions: bad,
     inRollout: inRollout(ctx.machineId, ctx.config.app, target, found.pointer?.rollout?.percent),
+    ...(found.fallback && found.pointer && { fallbackFor: found.pointer.version }),
     force: request.force,
   }, {
     // SPEC commands.md#errors-the-one-line: a refusal says where; the mirrors that served the winning pointer come first.
