@@ -54,7 +54,7 @@ async function until(prometheus: number, promql: string, want: number, services:
 }
 
 const snapshot = (current: string, bad: string[], lastResult: string): MetricsSnapshot => ({
-  app: 'demo', current, lastCheck: null, lastSuccess: null, lastResult, updates: 1, rollbacks: bad.length, pending: false, bad: bad.length, badVersions: bad,
+  app: 'demo', current, lastCheck: null, lastSuccess: null, lastResult, updates: 1, rollbacks: bad.length, pending: false, bad: bad.length, badVersions: bad, failedProbes: 0,
 });
 
 test('advances while the hosts run the new version, halts when one lists it as bad', () => withLab(async (lab) => {
