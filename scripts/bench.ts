@@ -3,27 +3,34 @@
 // machines; the ratios are what to compare). Prints a table and writes
 // bench-results/bench-<date>.json and .md.
 //   BENCH_QUICK=1      fewer runs, smaller bundles: a smoke run under a minute
-//   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's)
+//   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's run
+//                      from a shell; lab, the same through the real units in a host-lab
+//                      machine: root, systemd-nspawn and debootstrap, docs/host-lab.md;
+//                      delta, the tree artifact's)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchHost } from './bench/host-bench.js';
+import { benchLab } from './bench/lab-bench.js';
 import { markdownTable, textTable, type Figure } from './bench/report.js';
 import { benchStaging } from './bench/stage-bench.js';
+import { benchDelta } from './bench/delta-bench.js';
 
 const MiB = 1024 * 1024;
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'stage,host').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,lab,delta').split(','));
 
 const settings = quick
   ? {
       stage: { treeBytes: 32 * MiB, files: 300, runs: 3, rssSizes: [32 * MiB, 64 * MiB], rssRuns: 1 },
+      delta: { treeBytes: 32 * MiB, files: 300, runs: 3, smallTreeBytes: 8 * MiB },
       // The default interval (2s) decides the rollback latency; a short stable window only shortens the run.
       host: { rollbackRuns: 1, swapRuns: 1, noopRuns: 3, statusRuns: 5, health: '[health]\nstable = "1s"\n' },
     }
   : {
       stage: { treeBytes: 256 * MiB, files: 2000, runs: 7, rssSizes: [256 * MiB, 1024 * MiB], rssRuns: 3 },
+      delta: { treeBytes: 256 * MiB, files: 2000, runs: 7, smallTreeBytes: 64 * MiB },
       host: { rollbackRuns: 3, swapRuns: 5, noopRuns: 5, statusRuns: 15, health: '' },
     };
 
@@ -52,6 +59,8 @@ async function main(): Promise<void> {
   try {
     if (only.has('stage')) figures.push(...(await benchStaging({ workDir, ...settings.stage, log })));
     if (only.has('host')) figures.push(...(await benchHost({ ...settings.host, log })));
+    if (only.has('lab')) figures.push(...(await benchLab({ rollbackRuns: settings.host.rollbackRuns, swapRuns: settings.host.swapRuns, health: settings.host.health, log })));
+    if (only.has('delta')) figures.push(...(await benchDelta({ workDir, ...settings.delta, log })));
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -63,9 +63,10 @@ async function main(): Promise<void> {
   const release = async (version: string, note: string) => {
     step(`Release ${version}: ${note}`);
     const inputs = releaseInputs(version);
-    say(`inputs: releases/${version}/bundle (the service and the web UI) and releases/${version}/image (the image recipe)`);
+    say(`inputs: releases/${version}/bundle (the service and the web UI) and releases/${version}/image (the image recipe), plus web/vendor.js, the same in every release`);
     const imageArgs = containers ? ['--image', await containers.image(inputs.image), '--podman-argv', JSON.stringify(containers.argv)] : [];
-    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', inputs.bundleDir, '--tree', tree, '--key', key, ...imageArgs], podmanEnv);
+    const bundleDir = withVendorScript(inputs.bundleDir, join(root, 'src', version));
+    await tide(['release', 'build', '--app', 'demo', '--version', version, '--from', bundleDir, '--tree', tree, '--key', key, ...imageArgs], podmanEnv);
     await tide(['release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', version, '--key', key, '--tree', tree]);
     await tide(['release', 'publish', '--tree', tree, mirrorA, mirrorB]);
   };
@@ -95,7 +96,13 @@ async function main(): Promise<void> {
   await release('1.1.0', 'a healthy update');
   step('The host checks, then updates to 1.1.0');
   expect('tide check says an update is available (exit 100)', (await tide(['--config', config, 'check'])).code === 100);
-  expect('tide update commits 1.1.0 (exit 0)', (await tide(['--config', config, 'update'], podmanEnv)).code === 0);
+  const updated = await tide(['--config', config, 'update', '--json'], podmanEnv);
+  expect('tide update commits 1.1.0 (exit 0)', updated.code === 0);
+  // SPEC delta.md#what-a-host-does: 1.1.0 shares web/vendor.js with the kept 1.0.0: only the changed files are fetched.
+  const transfers = (JSON.parse(updated.stdout) as { transfers: { type: string; how: string; fetchedBytes: number; reusedBytes: number; from?: string }[] }).transfers;
+  const delta = transfers.find((t) => t.type === 'tree');
+  expect(`1.1.0 was staged as a delta from 1.0.0: ${delta?.fetchedBytes} bytes fetched, ${delta?.reusedBytes} bytes reused, the bundle not fetched`,
+    delta?.how === 'delta' && delta.from === '1.0.0' && delta.reusedBytes > delta.fetchedBytes && !transfers.some((t) => t.type === 'bundle'));
   expect('the front end serves 1.1.0', (await front.serving()) === 'demo 1.1.0');
   if (containers) expect('the container swapped to demo-web 1.1.0', (await containers.serving()) === 'demo-web 1.1.0');
 
@@ -126,6 +133,15 @@ async function main(): Promise<void> {
   step('The release engineer checks the mirrors');
   const mirrors = await tide(['release', 'status', '--mirror', httpMirror, '--mirror', `file://${mirrorB}`, '--key', pub, '--app', 'demo', '--channel', 'stable']);
   expect('both mirrors are in sync (exit 0)', mirrors.code === 0);
+}
+
+/** The release's bundle inputs plus a web/vendor.js that every release shares (what a delta update reuses). */
+function withVendorScript(bundleDir: string, into: string): string {
+  cpSync(bundleDir, into, { recursive: true });
+  const lines = Array.from({ length: 4000 }, (_, i) => `export const vendor${i} = (x) => x * ${i} + ${(i * 7919) % 1000};`);
+  writeFileSync(join(into, 'web', 'vendor.js'), lines.join('\n') + '\n', { mode: 0o644 });
+  chmodSync(join(into, 'web', 'vendor.js'), 0o644);
+  return into;
 }
 
 function writeHostConfig(host: string, o: { mirrors: string[]; pub: string; link: string; webLink: string; restart: string; front: FrontEnd; containers: DemoContainers | null }): string {

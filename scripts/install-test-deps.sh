@@ -2,7 +2,10 @@
 # Installs the Debian packages tide's tests use, only when they are missing:
 # nginx (front end and mirror), podman + runc (containers), gnupg (interop),
 # busybox-static (tiny container images), python3 (hostile tarballs), curl,
-# faketime (the service-free tests run again with the clock moved).
+# faketime (the service-free tests run again with the clock moved), debootstrap and
+# systemd-container (the host lab: a Debian root booted with systemd-nspawn), prometheus +
+# prometheus-node-exporter (the rollout controller reads the fleet's textfile metrics;
+# promtool checks the alert rules), chromium (the status page, read headless).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
@@ -15,6 +18,11 @@ need python3 /usr/bin/python3 python3
 need curl /usr/bin/curl curl
 need systemd-analyze /usr/bin/systemd-analyze systemd
 need faketime /usr/bin/faketime faketime
+need debootstrap /usr/sbin/debootstrap debootstrap
+need systemd-nspawn /usr/bin/systemd-nspawn systemd-container
+need prometheus /usr/bin/prometheus prometheus
+need prometheus-node-exporter /usr/bin/prometheus-node-exporter prometheus-node-exporter
+need chromium /usr/bin/chromium chromium
 [ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
 echo "test dependencies: installing$missing"
 SUDO=""

@@ -110,19 +110,58 @@ ensure_dir() {
 }
 
 # --- the package: dist/src, package.json and the production dependencies ---
+# Print node_modules/NAME for every top-level package the production dependencies
+# need, walking package.json files the way Node resolves them (nested first, then
+# each parent's node_modules); exit 1 naming the first one missing.
+production_deps() {
+  "$node" -e '
+    const { existsSync, readFileSync } = require("node:fs");
+    const { dirname, join, relative } = require("node:path");
+    const root = process.argv[1];
+    const manifest = (dir) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const resolve = (from, name) => {
+      for (let dir = from; ; dir = dirname(dir)) {
+        const candidate = join(dir, "node_modules", name);
+        if (existsSync(join(candidate, "package.json"))) return candidate;
+        if (dir === root || dir === dirname(dir)) return null;
+      }
+    };
+    const seen = new Set();
+    const visit = (dir, optional) => {
+      const pkg = manifest(dir);
+      const wanted = [...Object.keys(pkg.dependencies ?? {}).map((n) => [n, false]), ...Object.keys(pkg.optionalDependencies ?? {}).map((n) => [n, true])];
+      for (const [name, wantsOptional] of wanted) {
+        const found = resolve(dir, name);
+        if (!found) {
+          if (wantsOptional || optional) continue;
+          console.error(name + " (needed by " + (pkg.name ?? dir) + ")");
+          process.exit(1);
+        }
+        if (seen.has(found)) continue;
+        seen.add(found);
+        visit(found, wantsOptional);
+      }
+    };
+    visit(root, false);
+    const top = [...seen].map((dir) => relative(root, dir)).filter((rel) => /^node_modules\/(@[^/]+\/)?[^/@][^/]*$/.test(rel));
+    console.log(top.sort().join("\n"));
+  ' "$checkout"
+}
+
 install_package() {
   if [ ! -d "$checkout/dist/src" ]; then
+    command -v npx >/dev/null || die "$checkout/dist/src is missing: build it where npm is (npm ci), then run install.sh"
     say "building $checkout (dist/src is missing)"
     (cd "$checkout" && npx --no-install tsc -p tsconfig.json) || true
     [ -d "$checkout/dist/src" ] || die "the build produced no dist/src"
   fi
   [ -f "$checkout/$entry" ] || warn "$checkout/$entry is not built: the tide command will not run until it is"
-  deps=$(cd "$checkout" && npm ls --omit=dev --all --parseable 2>/dev/null) ||
-    die "production dependencies are missing or invalid in $checkout/node_modules (run npm ci)"
   stage="$lib.tide-new.$$"
   mkdir -p "$stage" "$(dirname "$lib")"
-  # Top-level packages only: a nested node_modules comes along with its parent.
-  echo "$deps" | sed -n "s|^$checkout/||p" | grep -E '^node_modules/(@[^/]+/)?[^/@][^/]*$' >"$work/parts"
+  # The production dependencies, found with node alone (a host may have no npm):
+  # top-level packages only, a nested node_modules comes along with its parent.
+  production_deps >"$work/parts" ||
+    die "production dependencies are missing in $checkout/node_modules (run npm ci in the checkout)"
   printf '%s\n' package.json dist/src systemd >>"$work/parts"
   # The manual, where the units' Documentation= lines point.
   [ ! -f "$checkout/README.md" ] || echo README.md >>"$work/parts"
@@ -199,14 +238,20 @@ install_dropins() {
   {
     echo "# Written by scripts/install.sh from /etc/tide/tide.toml. ProtectSystem=strict: tide may"
     echo "# write only /var/lib/tide and these (state_dir, [[link]] directories, [metrics] textfile"
-    echo "# directory). Re-run scripts/install.sh after changing them in the config."
+    echo "# directory). Re-run scripts/install.sh after changing them in the config: until then"
+    echo "# check-writable.mjs stops the unit before tide starts, naming the directory."
     echo "[Service]"
+    echo "ExecStartPre=$node $prefix/lib/tide/systemd/check-writable.mjs"
     echo "$facts" | sed -n 's/^rw //p' | while read -r dir; do
       case "$dir" in
         *[[:space:]]*) warn "skipped $dir: systemd paths with spaces are not supported here" ;;
         /home/*|/root/*|/run/user/*) warn "$dir is hidden by ProtectHome=; tide cannot write it" ;;
         /tmp/*|/var/tmp/*) warn "$dir is private to the unit (PrivateTmp=); tide cannot write it" ;;
-        *) echo "ReadWritePaths=-$dir" ;;
+        *)
+          # A directory that does not exist yet cannot be made writable (systemd skips it),
+          # and the sandbox would keep tide from creating it: create it here.
+          [ -d "$destdir$dir" ] || { mkdir -p "$destdir$dir" && say "created $destdir$dir" >&2; }
+          echo "ReadWritePaths=-$dir" ;;
       esac
     done
   } >"$work/paths.conf"
@@ -219,28 +264,39 @@ install_dropins() {
 }
 
 # tide-verify runs after the app's unit: Wants/After, never Requires (a broken
-# release must not stop the unit that rolls it back).
+# release must not stop the unit that rolls it back). tide-update is ordered
+# After= it too (no Wants=: an update does not start the app): at shutdown systemd
+# stops units in reverse order, so tide stops before the app it is probing.
 install_app_dropin() {
-  dropin="$units/tide-verify.service.d/app.conf"
   if [ -z "$app_unit" ]; then
-    if [ -f "$dropin" ]; then say "kept $dropin"; else warn "no app unit known (--app-unit): tide-verify is ordered after nginx only"; fi
+    for service in tide-update.service tide-verify.service; do
+      dropin="$units/$service.d/app.conf"
+      if [ -f "$dropin" ]; then say "kept $dropin"; else warn "no app unit known (--app-unit): $service is ordered after nginx only"; fi
+    done
     return
   fi
   app_unit=$(unit_name "$app_unit")
   printf '%s\n' "# Written by scripts/install.sh: verify after the app starts; Wants/After, never Requires." \
     "[Unit]" "Wants=$app_unit" "After=$app_unit" >"$work/app.conf"
-  put "$work/app.conf" "$dropin" 0644
+  put "$work/app.conf" "$units/tide-verify.service.d/app.conf" 0644
+  printf '%s\n' "# Written by scripts/install.sh: stopped before the app at shutdown (After=, no Wants=)." \
+    "[Unit]" "After=$app_unit" >"$work/update-app.conf"
+  put "$work/update-app.conf" "$units/tide-update.service.d/app.conf" 0644
 }
 
 enable_units() {
   if [ -z "$destdir" ] && [ "$enable" = yes ] && [ -d /run/systemd/system ]; then
+    # tide-verify.service is enabled for the next boot, never started here: started
+    # now it would settle whatever is pending under the operator's feet.
     systemctl daemon-reload
-    systemctl enable --now --no-block tide-update.timer tide-verify.service
-    say "enabled tide-update.timer and tide-verify.service"
+    systemctl enable tide-verify.service
+    systemctl enable --now tide-update.timer
+    say "enabled tide-verify.service (runs at boot) and started tide-update.timer"
   else
     say "systemd not running here (or DESTDIR/--no-enable given); on the host run:"
     say "  systemctl daemon-reload"
-    say "  systemctl enable --now tide-update.timer tide-verify.service"
+    say "  systemctl enable tide-verify.service"
+    say "  systemctl enable --now tide-update.timer"
   fi
 }
 

@@ -7,6 +7,12 @@ const GiB = 1024 * MiB;
 export const limits = {
   // SPEC formats.md#size-caps: documents larger than 1 MiB are refused without reading further.
   maxDocumentBytes: 1 * MiB,
+  // SPEC formats.md#the-tree-artifact: tree.json larger than 16 MiB is refused without reading further.
+  maxTreeDocumentBytes: 16 * MiB,
+  // Delta staging: objects fetched from mirrors at once.
+  objectFetchesAtOnce: 8,
+  // Delta staging: a kept version is staged from only when it holds at least this share of the new tree's bytes.
+  minReusedShare: 0.5,
   // SPEC formats.md#size-caps: signatures larger than 64 KiB are refused.
   maxSignatureBytes: 64 * KiB,
   // Signatures: a host whose clock runs this far behind the signer's still accepts a fresh signature.
@@ -80,6 +86,16 @@ export const limits = {
   reportMaxBackoffMs: 30_000,
   // [report]: the fleet endpoint's answer is read up to this much (for the log line), then dropped.
   reportAnswerBytes: 4 * KiB,
+  // `tide release rollout --reports DIR`: one report document (the webhook's JSON) is read up to this size; larger ones are skipped.
+  maxFleetReportBytes: 64 * KiB,
+  // `tide release rollout --reports DIR`: at most this many report files are read in one run (the newest by name win).
+  maxFleetReportFiles: 100_000,
+  // `tide release rollout --halt-on`: an expression longer than this is refused (it is typed by a person).
+  maxHaltExpressionChars: 500,
+  // `tide release rollout --prometheus URL`: one query to Prometheus' HTTP API must answer within this.
+  prometheusQueryTimeoutMs: 10_000,
+  // `tide release publish git+URL`: one git command (ls-remote, clone, commit, push) must finish within this.
+  gitCommandTimeoutMs: 600_000,
 } as const;
 
 export const sizeUnits = { KiB, MiB, GiB };

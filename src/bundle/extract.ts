@@ -28,7 +28,7 @@ export type ExtractBundleOptions = ArchiveInput & {
   signal?: AbortSignal;
 };
 
-function createStagingDir(stagingDir: string, owner?: { uid: number; gid: number }): void {
+export function createStagingDir(stagingDir: string, owner?: { uid: number; gid: number }): void {
   mkdirSync(dirname(stagingDir), { recursive: true, mode: 0o755 });
   try {
     mkdirSync(stagingDir, { mode: 0o755 });

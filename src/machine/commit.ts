@@ -12,6 +12,7 @@ import type { TransactionOutcome } from './outcome.js';
 
 /** The history's record of the commit, once (a resume after a crash between this write and the next finds it). */
 export function recordCommit(ctx: MachineContext, marker: PendingMarker): number {
+  ctx.crashPoint('before-commit');
   const durationMs = ctx.now().getTime() - Date.parse(marker.startedAt);
   const result = marker.kind === 'rollback' ? 'manual-rollback' : 'committed';
   updateHostState(ctx.layout, (state) => {

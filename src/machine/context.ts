@@ -56,19 +56,32 @@ export interface MachineContext {
   images?: ImageStage;
   containers?: ContainerSwap;
   progress?: (path: string, total: number) => ProgressListener | undefined;
-  /** Test hook: SIGKILL this process at a named point (TIDE_TEST_CRASH_AT), or throw there (TIDE_TEST_THROW_AT). */
+  /**
+   * Test hook: SIGKILL this process at a named point (TIDE_TEST_CRASH_AT), throw there
+   * (TIDE_TEST_THROW_AT), or hang there forever after one stderr line (TIDE_TEST_HANG_AT:
+   * the host lab cuts the power of a machine whose tide is held at a phase).
+   */
   crashPoint: (name: string) => void;
 }
 
 export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): (name: string) => void {
   const killAt = env.TIDE_TEST_CRASH_AT;
   const throwAt = env.TIDE_TEST_THROW_AT;
-  if (!killAt && !throwAt) return () => undefined;
+  const hangAt = env.TIDE_TEST_HANG_AT;
+  if (!killAt && !throwAt && !hangAt) return () => undefined;
   return (name) => {
     if (name === killAt) process.kill(process.pid, 'SIGKILL');
+    if (name === hangAt) hangForever(name);
     // A plain Error, as a bug or a failing host call would throw: not a TideError.
     if (name === throwAt) throw new Error(`injected failure at ${name} (TIDE_TEST_THROW_AT)`);
   };
+}
+
+/** Block the whole process (timers and signal handlers included), as a frozen machine would be. */
+function hangForever(name: string): never {
+  process.stderr.write(`test hook: hanging at ${name} (TIDE_TEST_HANG_AT)\n`);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(cell, 0, 0);
 }
 
 export function layoutOf(config: Config): Layout {

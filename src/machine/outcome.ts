@@ -1,5 +1,6 @@
 // What a transaction ended in, and the exit code the spec gives it.
 import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { ArtifactTransfer } from '../bundle/delta-staging.js';
 
 export type OutcomeResult =
   | 'up-to-date'
@@ -18,6 +19,8 @@ export interface TransactionOutcome {
   /** One line: why it ended this way. */
   reason: string;
   durationMs?: number;
+  /** SPEC commands.md#tide-update: per artifact of the installed release, bytes fetched and reused, and how. */
+  transfers?: ArtifactTransfer[];
   /** SPEC design.md#probation: the transaction ended in (or after) probation. */
   inProbation?: boolean;
 }

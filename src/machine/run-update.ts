@@ -10,7 +10,7 @@ import { createDocumentCache } from '../store/document-cache.js';
 import { readVersionLink } from '../store/version-links.js';
 import { TideError } from '../errors.js';
 import { newPendingMarker, writePendingMarker, type PendingMarker } from './pending-marker.js';
-import { stageRelease, forgetArtifacts, bundleOf } from './stage-release.js';
+import { stageRelease, forgetArtifacts, bundleOf, type StagedRelease } from './stage-release.js';
 import { runBundleHook } from './bundle-hooks.js';
 import { repairStateFiles, settlePending } from './settle-pending.js';
 import { driveTransaction } from './drive-transaction.js';
@@ -55,6 +55,8 @@ export async function checkForUpdate(ctx: MachineContext, request: UpdateRequest
         // Cheap checks: an unchanged pointer costs each mirror one conditional request. Not for an export file.
         cache: request.mirrors ? undefined : createDocumentCache(ctx.layout),
         freshRevocations,
+        // SPEC formats.md#rollout-fallback: outside the bucket, the pointer's fallback may be this host's release.
+        host: { machineId: ctx.machineId, app: ctx.config.app, current: readVersionLink(ctx.layout.current), force: request.force },
       });
     } finally {
       // What the store accepted (a pointer whose release is then refused included) is remembered.
@@ -80,6 +82,7 @@ function decide(ctx: MachineContext, request: UpdateRequest, bad: string[], foun
     revokedVersions: found.revocations.versions,
     badVersions: bad,
     inRollout: inRollout(ctx.machineId, ctx.config.app, target, found.pointer?.rollout?.percent),
+    ...(found.fallback && found.pointer && { fallbackFor: found.pointer.version }),
     force: request.force,
   }, {
     // SPEC commands.md#errors-the-one-line: a refusal says where; the mirrors that served the winning pointer come first.
@@ -104,16 +107,16 @@ export async function runUpdate(ctx: MachineContext, request: UpdateRequest): Pr
     return { result: current === decision.version ? 'up-to-date' : 'skipped', from: current, to: decision.version, reason: decision.reason };
   }
   ctx.logger.log('info', { event: 'check', message: `installing ${decision.version} (${decision.reason})`, from: current, to: decision.version });
-  const marker = await prepareSwap(ctx, found, current, request.channel).catch((err) => {
+  const { marker, transfers } = await prepareSwap(ctx, found, current, request.channel).catch((err) => {
     updateHostState(ctx.layout, (s) => { s.lastResult = err instanceof TideError ? err.code : 'failed'; });
     throw err;
   });
   const outcome = await driveTransaction(ctx, marker);
-  return { ...outcome, durationMs: Math.round(ctx.monotonic() - started) };
+  return { ...outcome, durationMs: Math.round(ctx.monotonic() - started), transfers };
 }
 
 /** Stage, run pre-swap, write the marker. A refusal here leaves the running version untouched. */
-async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<PendingMarker> {
+async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: string | null, channel: string): Promise<{ marker: PendingMarker; transfers: StagedRelease['transfers'] }> {
   // Plan, then apply: what would fail only after `current` flipped is refused now.
   checkLinkPaths(ctx.config.link, ctx.layout.current);
   const staged = await stageRelease(ctx, found.manifest, found.mirrors);
@@ -131,7 +134,7 @@ async function prepareSwap(ctx: MachineContext, found: FoundRelease, current: st
   );
   writePendingMarker(ctx.layout, marker);
   ctx.logger.log('info', { event: 'marker', message: `pending marker written for ${current ?? '(nothing)'} → ${staged.version} on channel ${channel}`, from: current, to: staged.version, phase: 'swapping' });
-  return marker;
+  return { marker, transfers: staged.transfers };
 }
 
 /** After staging, before the marker: SIGTERM and the pre-swap hook may still stop the update. */

@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, readdirSync, stat
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ExitCode, exitCodeOf, isTideError } from '../errors.js';
+import { ExitCode, TideError, exitCodeOf, isTideError } from '../errors.js';
 import { cleanUpOnEscape } from '../system/last-resort.js';
 import type { ReleaseManifest, BundleArtifact } from '../documents/schemas.js';
 import { extractBundle } from '../bundle/extract.js';
@@ -19,11 +19,16 @@ import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
 import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
+import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
+import { checkStagedTree } from '../bundle/check-staged-tree.js';
+import type { CheckedTree } from '../bundle/tree-document.js';
 
 export interface StagedRelease {
   version: string;
   versionDir: string;
   manifest: ReleaseManifest;
+  /** SPEC commands.md#tide-update: per artifact, bytes fetched and reused, and how. */
+  transfers: ArtifactTransfer[];
 }
 
 export function bundleOf(manifest: ReleaseManifest): BundleArtifact {
@@ -79,21 +84,54 @@ async function downloadBundleWhileStaging(ctx: MachineContext, manifest: Release
   return undefined;
 }
 
-/** Downloads every artifact; returns the bundle's staged tree when it was extracted on the way. */
-async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<string | undefined> {
+interface Downloaded {
+  /** The release's staged tree, when it was staged on the way (from the tree, or while the bundle downloaded). */
+  stagingDir?: string;
+  /** The verified tree.json, when the release has one; a tree staged from the bundle must agree with it. */
+  tree?: CheckedTree;
+  /** Staged from the tree, not the bundle. */
+  delta: boolean;
+  transfers: ArtifactTransfer[];
+}
+
+/**
+ * Downloads every artifact, staging from a kept version's files and the missing objects
+ * when the release's tree allows (SPEC formats.md#the-tree-artifact), else from the bundle.
+ */
+async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<Downloaded> {
   const dir = ctx.layout.artifactsDir(manifest.version);
-  let stagingDir: string | undefined;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const tree = await fetchVerifiedTree(ctx, manifest, mirrors);
+  const delta = tree ? await stageDelta(ctx, manifest, mirrors, tree, installedVersions(ctx)) : undefined;
+  const downloaded: Downloaded = { stagingDir: delta?.stagingDir, tree, delta: delta !== undefined, transfers: delta ? [delta.transfer] : [] };
   for (const artifact of manifest.artifacts) {
+    if (artifact.type === 'tree' || (artifact.type === 'bundle' && delta)) continue;
     const dest = join(dir, artifact.path);
-    if (await fileMatches(dest, artifact)) continue;
-    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
     const path = `releases/${manifest.version}/${artifact.path}`;
+    const full: ArtifactTransfer = { path, type: artifact.type, how: 'full', fetchedBytes: artifact.size, reusedBytes: 0 };
+    if (await fileMatches(dest, artifact)) {
+      downloaded.transfers.push({ ...full, fetchedBytes: 0 });
+      continue;
+    }
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
     ctx.logger.log('info', { event: 'download', message: `downloading ${path} (${artifact.size} bytes)`, to: manifest.version });
-    if (artifact.type === 'bundle') stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest);
+    if (artifact.type === 'bundle') downloaded.stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest);
     else await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger, ctx.progress?.(path, artifact.size));
+    downloaded.transfers.push(full);
   }
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return stagingDir;
+  return downloaded;
+}
+
+/** SPEC formats.md#the-tree-artifact: staging from the tree or from the bundle gives the same tree. */
+async function checkBundleAgreesWithTree(stagingDir: string, tree: CheckedTree | undefined, manifest: ReleaseManifest): Promise<void> {
+  if (!tree) return;
+  try {
+    await checkStagedTree(stagingDir, tree);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new TideError('bundle-policy', `tree.json disagrees with the bundle: ${why}`, { file: bundleFile(manifest), ...(isTideError(err) ? { entry: err.where.entry } : {}) });
+  }
 }
 
 /** SPEC host-layout.md#links: the [[link]] targets must be in the tree; a refusal removes it. */
@@ -138,24 +176,29 @@ export async function stageRelease(ctx: MachineContext, manifest: ReleaseManifes
 
 async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[]): Promise<StagedRelease> {
   const version = manifest.version;
-  let streamed: string | undefined;
+  let downloaded: Downloaded;
   try {
-    streamed = await downloadArtifacts(ctx, manifest, mirrors);
+    downloaded = await downloadArtifacts(ctx, manifest, mirrors);
   } catch (err) {
     // A refusal (tampered, oversized) leaves nothing behind; a network failure keeps .part files to resume.
     if (isTideError(err) && err.exitCode === 3) forgetArtifacts(ctx, version);
     else removeIfEmpty(ctx.layout.artifactsDir(version));
     throw err;
   }
-  let stagingDir: string;
+  const streamed = downloaded.stagingDir;
+  let stagingDir: string | undefined;
   try {
     stagingDir = streamed ?? (await extractInto(ctx, manifest));
+    // SPEC host-layout.md#links: a tree staged from objects must hold the [[link]] targets too.
+    if (downloaded.delta) checkLinkTargets(stagingDir, ctx.config.link, manifest.version);
+    else await checkBundleAgreesWithTree(stagingDir, downloaded.tree, manifest);
     await ctx.images?.load(manifest);
   } catch (err) {
-    if (streamed) rmSync(streamed, { recursive: true, force: true });
+    if (stagingDir) rmSync(stagingDir, { recursive: true, force: true });
     forgetArtifacts(ctx, version);
     throw err;
   }
+  reportTransfers(ctx, manifest, downloaded.transfers);
   // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
   await rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
   // Crash safety: the staged files reach the disk before `current` can ever name them.
@@ -166,7 +209,19 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });
   renameSync(stagingDir, versionDir);
   fsyncDir(ctx.layout.versions);
-  return { version, versionDir, manifest };
+  return { version, versionDir, manifest, transfers: downloaded.transfers };
+}
+
+/** One line per artifact: what it cost (SPEC commands.md#tide-update). */
+function reportTransfers(ctx: MachineContext, manifest: ReleaseManifest, transfers: readonly ArtifactTransfer[]): void {
+  for (const t of transfers) {
+    const from = t.from ? ` from ${t.from}` : '';
+    ctx.logger.log('info', {
+      event: 'transfer',
+      message: `${t.path}: ${t.how}${from}, ${t.fetchedBytes} bytes fetched, ${t.reusedBytes} bytes reused`,
+      to: manifest.version, file: t.path, how: t.how, fetchedBytes: t.fetchedBytes, reusedBytes: t.reusedBytes,
+    });
+  }
 }
 
 /** Remove a version's downloaded artifacts unless an installed version still needs them. */

@@ -15,6 +15,7 @@ import { planStages } from '../containers/stage-plan.js';
 import { createStageGate } from '../containers/stage-gate.js';
 import type { ProbeAttempt } from '../health/probes.js';
 import { readPendingMarker } from './pending-marker.js';
+import { systemIsStopping } from '../system/shutdown.js';
 import { abortableSleep } from '../health/settle-health.js';
 import { crashPointFromEnv, type MachineContext } from './context.js';
 
@@ -71,11 +72,18 @@ function rollbackLeaves(layout: Layout): string | null {
   }
 }
 
-/** SIGTERM/SIGINT: finish or undo the step in progress, then exit cleanly. */
+/**
+ * SIGTERM/SIGINT: finish or undo the step in progress, then exit cleanly. A SIGTERM while
+ * the system shuts down is no request to undo: tide stops where it is and leaves the
+ * marker for `tide verify` at the next boot (src/system/shutdown.ts says why).
+ */
 export function abortOnSignals(ctx: MachineContext): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
-    ctx.logger.log('warn', { event: 'signal', message: `${signal} received: finishing or undoing the step in progress` });
-    ctx.interrupt.abort();
+    void (signal === 'SIGTERM' ? systemIsStopping(ctx.runner).catch(() => false) : Promise.resolve(false)).then((stopping) => {
+      if (stopping) return leaveForBoot(ctx, onSignal);
+      ctx.logger.log('warn', { event: 'signal', message: `${signal} received: finishing or undoing the step in progress` });
+      ctx.interrupt.abort();
+    });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -83,4 +91,22 @@ export function abortOnSignals(ctx: MachineContext): () => void {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   };
+}
+
+/**
+ * Stop now, as a power cut would but cleanly: every state change is already atomic and the
+ * marker names the phase, so `tide verify` at boot resumes it. Dying of the SIGTERM itself
+ * (default action) lets systemd see an ordinary stop, and the lock's exit hook still runs.
+ */
+function leaveForBoot(ctx: MachineContext, listener: (signal: NodeJS.Signals) => void): void {
+  let phase: string | undefined;
+  try {
+    phase = readPendingMarker(ctx.layout)?.phase;
+  } catch {
+    phase = 'unknown';
+  }
+  const left = phase ? `the pending update (phase ${phase}) is left for tide verify at the next boot` : 'nothing is pending';
+  ctx.logger.log('warn', { event: 'shutdown', message: `SIGTERM received while the system is shutting down: stopping here; ${left}`, phase });
+  process.off('SIGTERM', listener);
+  process.kill(process.pid, 'SIGTERM');
 }

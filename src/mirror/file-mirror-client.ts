@@ -7,7 +7,7 @@ import { TideError, type ErrorPlace } from '../errors.js';
 import { downloadVerified } from './artifact-part.js';
 import type { ConditionalRequest, FetchedDocument, MirrorClient } from './mirror-client.js';
 import { mirrorFilePath } from './mirror-path.js';
-import { readCappedDocument } from './transfer-limits.js';
+import { cappedChunks, readCappedDocument } from './transfer-limits.js';
 
 // Files are read in pieces of this size.
 const readChunkBytes = 64 * 1024;
@@ -97,6 +97,27 @@ export function createFileMirrorClient(): MirrorClient {
 
   return {
     fetchDocument,
+    async fetchObject(mirror, path, maxBytes) {
+      const where = { mirror, file: path };
+      const { handle, stats } = await openRegularFile(mirrorFilePath(mirror, path), where);
+      if (stats.size > BigInt(maxBytes)) {
+        await handle.close();
+        throw new TideError('size', `expected an object of at most ${maxBytes} bytes, the file has ${stats.size}`, where);
+      }
+      let closed = false;
+      const close = (): void => {
+        if (!closed) void handle.close();
+        closed = true;
+      };
+      async function* chunks(): AsyncGenerator<Buffer> {
+        try {
+          yield* cappedChunks(fileChunks(handle, 0, where), maxBytes, where);
+        } finally {
+          close();
+        }
+      }
+      return { chunks: chunks(), close };
+    },
     async downloadArtifact(mirror, path, expect, dest, onProgress) {
       const where = { mirror, file: path };
       const source = mirrorFilePath(mirror, path);

@@ -7,7 +7,7 @@ import { TideError, type ErrorPlace } from '../errors.js';
 import { downloadVerified, type ArtifactPart } from './artifact-part.js';
 import type { ConditionalRequest, FetchedDocument, MirrorClient, MirrorOptions } from './mirror-client.js';
 import { mirrorHttpUrl } from './mirror-path.js';
-import { guardTransfer, readCappedDocument, type GuardLimits } from './transfer-limits.js';
+import { cappedChunks, guardTransfer, readCappedDocument, type GuardLimits } from './transfer-limits.js';
 
 interface OpenTransfer {
   status: number;
@@ -189,6 +189,21 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
 
   return {
     fetchDocument,
+    async fetchObject(mirror, path, maxBytes) {
+      const where = { mirror, file: path };
+      const transfer = await openTransfer(mirrorHttpUrl(mirror, path), {}, artifactLimits, options, where);
+      try {
+        expectStatus(transfer, 200, where);
+        const announced = announcedLength(transfer.headers);
+        if (announced !== undefined && announced > maxBytes) {
+          throw new TideError('size', `expected an object of at most ${maxBytes} bytes, the mirror announces ${announced}`, where);
+        }
+      } catch (err) {
+        transfer.close();
+        throw err;
+      }
+      return { chunks: cappedChunks(transfer.body, maxBytes, where), close: transfer.close };
+    },
     async downloadArtifact(mirror, path, expect, dest, onProgress) {
       const where = { mirror, file: path };
       const url = mirrorHttpUrl(mirror, path);

@@ -38,6 +38,14 @@ export interface ExpectedArtifact {
 
 export type ProgressListener = (bytes: number, total: number) => void;
 
+/** A content-addressed object's body as served (gzip), capped; verified by whoever inflates it. */
+export interface ObjectBody {
+  /** At most the cap's bytes: one more and iterating throws TideError('size'). */
+  chunks: AsyncIterable<Buffer>;
+  /** Stop reading and drop the connection. Safe to call twice. */
+  close(): void;
+}
+
 export interface MirrorClient {
   /** Fetch a document of at most `maxBytes` (refused with 'size' as soon as it is known to be larger). */
   fetchDocument(mirror: string, path: string, maxBytes: number, conditional?: ConditionalRequest): Promise<FetchedDocument>;
@@ -52,6 +60,11 @@ export interface MirrorClient {
     dest: string,
     onProgress?: ProgressListener,
   ): Promise<void>;
+  /**
+   * SPEC formats.md#the-tree-artifact: open objects/<..>/<sha256>.gz with a plain GET (no Range), at most
+   * `maxBytes` of it. Absent on a client that cannot serve objects (an export file): no delta there.
+   */
+  fetchObject?(mirror: string, path: string, maxBytes: number): Promise<ObjectBody>;
 }
 
 /** Timeouts and limits of mirror transfers; tests inject small values. */
@@ -83,5 +96,6 @@ export function createMirrorClient(options: Partial<MirrorOptions> = {}): Mirror
       clientFor(mirror).fetchDocument(mirror, path, maxBytes, conditional),
     downloadArtifact: async (mirror, path, expect, dest, onProgress) =>
       clientFor(mirror).downloadArtifact(mirror, path, expect, dest, onProgress),
+    fetchObject: async (mirror, path, maxBytes) => clientFor(mirror).fetchObject!(mirror, path, maxBytes),
   };
 }

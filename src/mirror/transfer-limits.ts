@@ -91,3 +91,13 @@ export async function readCappedDocument(chunks: AsyncIterable<Buffer>, maxBytes
   }
   return Buffer.concat(parts, total);
 }
+
+/** The chunks of a body, refused with 'size' the moment they pass `maxBytes`. */
+export async function* cappedChunks(chunks: AsyncIterable<Buffer>, maxBytes: number, where: ErrorPlace): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > maxBytes) throw new TideError('size', `expected at most ${maxBytes} bytes, got more`, where);
+    yield chunk;
+  }
+}

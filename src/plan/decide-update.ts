@@ -12,6 +12,8 @@ export interface UpdateFacts {
   /** Versions that failed their health check here. */
   badVersions: readonly string[];
   inRollout: boolean;
+  /** SPEC formats.md#rollout-fallback: `target` is the fallback of this version's rollout, which this host is outside. */
+  fallbackFor?: string;
   /** SPEC commands.md#tide-update: --force ignores the rollout bucket and the bad-version list, never a signature. */
   force: boolean;
 }
@@ -37,9 +39,10 @@ export function decideUpdate(facts: UpdateFacts, where: ErrorPlace = {}): Update
   if (facts.badVersions.includes(target) && !facts.force) {
     return { action: 'none', version: target, reason: `${target} failed its health check here before; skipped (use --force to retry)` };
   }
-  if (!facts.inRollout && !facts.force) {
+  if (!facts.inRollout && !facts.force && facts.fallbackFor === undefined) {
     return { action: 'none', version: target, reason: `this host is not in the rollout of ${target} yet` };
   }
   const why = current !== null && revoked.has(current) ? `current ${current} is revoked` : current === null ? 'first install' : `newer than ${current}`;
-  return { action: 'install', version: target, reason: why };
+  const fallback = facts.fallbackFor === undefined ? '' : `, the fallback while ${facts.fallbackFor} rolls out to other hosts`;
+  return { action: 'install', version: target, reason: why + fallback };
 }

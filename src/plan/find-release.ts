@@ -17,6 +17,7 @@ import type { TrustedRoot } from '../trust/trusted-root.js';
 import { askEveryMirror, type MirrorAnswer } from './ask-mirrors.js';
 import { fetchSigned, fetchSignedIfChanged, openFetched, type FetchedSigned } from './fetch-signed.js';
 import { walkRoots } from './walk-roots.js';
+import { takesFallback, type RolloutHost } from './rollout.js';
 
 export interface FindReleaseInput {
   mirrors: readonly string[];
@@ -32,6 +33,8 @@ export interface FindReleaseInput {
   cache?: DocumentCache;
   /** Ask for roots and revocations whatever the cache says: before anything is installed. */
   freshRevocations?: boolean;
+  /** SPEC formats.md#rollout-fallback: who asks, to take the pointer's fallback when outside its rollout. */
+  host?: RolloutHost;
 }
 
 export interface FoundRelease {
@@ -43,6 +46,8 @@ export interface FoundRelease {
   revocations: AcceptedRevocations;
   /** The revocations (and the next roots) were asked for in this run. */
   revocationsFresh: boolean;
+  /** The manifest is the pointer's fallback: this host is outside the rollout of `pointer.version`. */
+  fallback: boolean;
 }
 
 const revocationsPath = 'revocations.json';
@@ -149,7 +154,7 @@ export async function findRelease(input: FindReleaseInput): Promise<FoundRelease
     const revocations = await findRevocations(input);
     store.pinVersion(input.version);
     const manifest = await findManifest(input, input.mirrors);
-    return { manifest, mirrors: [...input.mirrors], revocations, revocationsFresh: true };
+    return { manifest, mirrors: [...input.mirrors], revocations, revocationsFresh: true, fallback: false };
   }
   // Cheap check: one conditional request per mirror; the rest only when something changed.
   const fetched = await askEveryMirror(input.mirrors, (mirror) => fetchSignedIfChanged(input.client, input.cache, mirror, channelPath(store.channel)));
@@ -161,7 +166,12 @@ export async function findRelease(input: FindReleaseInput): Promise<FoundRelease
   const revocations = fresh ? await findRevocations(input) : store.settleRevocations();
   const { pointer, winners } = await trustedPointer(input, fetched);
   const mirrors = [...winners, ...input.mirrors.filter((m) => !winners.includes(m))];
+  const fallback = input.host !== undefined && takesFallback(pointer, input.host, revocations.versions);
+  if (fallback) {
+    const taken = store.wantFallback();
+    input.logger.log('info', { event: 'check', message: `outside the rollout of ${pointer.version} (${pointer.rollout?.percent ?? 100}%): taking its fallback ${taken.version}` });
+  }
   const manifest = (await cachedManifest(input)) ?? (await findManifest(input, mirrors));
   input.cache?.prune(input.mirrors);
-  return { pointer, manifest, mirrors, revocations, revocationsFresh: fresh };
+  return { pointer, manifest, mirrors, revocations, revocationsFresh: fresh, fallback };
 }

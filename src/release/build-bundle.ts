@@ -6,7 +6,7 @@
 // tarball is read back through the host's own reader and policy before it takes
 // its name: a bundle no host would accept never leaves the building.
 import { digestingTap } from '../store/file-digest.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ import { readBundleEntries } from '../bundle/list.js';
 import { encodeEntryHeader, bodyPadding, endOfArchive } from '../bundle/tar-header.js';
 import { fsyncDir } from '../store/atomic.js';
 import { planBundleTree, type PlannedEntry } from '../bundle/source-tree.js';
+import type { CheckedTreeEntry } from '../bundle/tree-document.js';
 
 export interface BuildBundleOptions {
   /** The release tree: becomes the version directory on every host. */
@@ -32,6 +33,8 @@ export interface BuiltBundle {
   size: number;
   sha256: string;
   entries: number;
+  /** SPEC formats.md#the-tree-artifact: the bundle's entries in order, each file with the sha256 of the bytes packed. */
+  tree: (CheckedTreeEntry & { source: string })[];
 }
 
 // A fixed level: the same tree must give the same bytes (with the same zlib).
@@ -40,7 +43,8 @@ const READ_CHUNK = sizeUnits.MiB;
 const MAX_TAR_MTIME = 0o77777777777;
 
 /** A file's bytes, exactly the size it was planned with: a tree changing under us is refused. */
-function* fileBody(entry: PlannedEntry): Generator<Buffer> {
+function* fileBody(entry: PlannedEntry, digests: Map<string, string>): Generator<Buffer> {
+  const hash = createHash('sha256');
   const fd = openSync(entry.source, 'r');
   try {
     let remaining = entry.size;
@@ -49,32 +53,35 @@ function* fileBody(entry: PlannedEntry): Generator<Buffer> {
       const read = readSync(fd, chunk, 0, chunk.length, null);
       if (read === 0) break;
       remaining -= read;
-      yield read === chunk.length ? chunk : chunk.subarray(0, read);
+      const bytes = read === chunk.length ? chunk : chunk.subarray(0, read);
+      hash.update(bytes);
+      yield bytes;
     }
     if (remaining !== 0 || readSync(fd, Buffer.alloc(1), 0, 1, null) !== 0) {
       throw new TideError('bundle-policy', `expected ${entry.size} bytes, found the file changed while the bundle was built`, { file: entry.source });
     }
+    digests.set(entry.path, hash.digest('hex'));
   } finally {
     closeSync(fd);
   }
 }
 
-function* tarStream(entries: PlannedEntry[], mtime: number): Generator<Buffer> {
+function* tarStream(entries: PlannedEntry[], mtime: number, digests: Map<string, string>): Generator<Buffer> {
   for (const entry of entries) {
     const path = entry.kind === 'directory' ? `${entry.path}/` : entry.path;
     yield encodeEntryHeader({ path, kind: entry.kind, mode: entry.mode, size: entry.size, linkpath: entry.linkpath, mtime });
     if (entry.kind !== 'file') continue;
-    yield* fileBody(entry);
+    yield* fileBody(entry, digests);
     const padding = bodyPadding(entry.size);
     if (padding.length > 0) yield padding;
   }
   yield endOfArchive();
 }
 
-async function writeTarGz(entries: PlannedEntry[], target: string, mtime: number): Promise<{ size: number; sha256: string }> {
+async function writeTarGz(entries: PlannedEntry[], target: string, mtime: number, digests: Map<string, string>): Promise<{ size: number; sha256: string }> {
   const measure = digestingTap();
   await pipeline(
-    Readable.from(tarStream(entries, mtime), { objectMode: false }),
+    Readable.from(tarStream(entries, mtime, digests), { objectMode: false }),
     createGzip({ level: GZIP_LEVEL, chunkSize: 256 * sizeUnits.KiB }),
     measure.tap,
     createWriteStream(target, { flags: 'wx', mode: 0o644 }),
@@ -129,11 +136,13 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   const outFile = resolve(options.outFile);
   const temp = join(dirname(outFile), `.${basename(outFile)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const written = await writeTarGz(entries, temp, options.sourceDateEpoch);
+    const digests = new Map<string, string>();
+    const written = await writeTarGz(entries, temp, options.sourceDateEpoch, digests);
     await checkBuiltBundle(temp, entries);
     renameSync(temp, outFile);
     fsyncDir(dirname(outFile));
-    return { ...written, entries: entries.length };
+    const tree = entries.map((e) => (e.kind === 'file' ? { ...e, sha256: digests.get(e.path)! } : e));
+    return { ...written, entries: entries.length, tree };
   } catch (err) {
     rmSync(temp, { force: true });
     throw err;

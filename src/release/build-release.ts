@@ -13,6 +13,10 @@ import { buildBundle } from './build-bundle.js';
 import { checkName, checkVersion, digestFile, inTree, isoSeconds, treePaths } from './release-tree.js';
 import { planImages, saveImage, type ImageToSave } from './save-images.js';
 import { signDetached, type SigningKey } from './sign-files.js';
+import { treeDocumentBytes } from '../bundle/tree-document.js';
+import { limits } from '../limits.js';
+import { writeObjects, type WrittenObjects } from './write-objects.js';
+import { digestBytes } from './release-tree.js';
 
 export interface BuildRequest {
   /** The release tree (laid out like the mirror tree). */
@@ -45,6 +49,10 @@ export interface BuiltRelease {
   bundleEntries: number;
   /** The signature file, when signing keys were given. */
   signatureFile?: string;
+  /** SPEC formats.md#the-tree-artifact: objects written to (or already in) the tree's objects/. */
+  objects?: WrittenObjects;
+  /** Why the release has no tree artifact (tree.json over its cap), when it has none. */
+  treeSkipped?: string;
 }
 
 export async function buildRelease(request: BuildRequest): Promise<BuiltRelease> {
@@ -60,7 +68,7 @@ export async function buildRelease(request: BuildRequest): Promise<BuiltRelease>
   const staging = join(releasesDir, `.${version}.build-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging, { mode: 0o755 });
   try {
-    const { manifest, bundleEntries } = await stageRelease(staging, app, version, images, request);
+    const { manifest, bundleEntries, objects, treeSkipped } = await stageRelease(staging, app, version, images, request);
     const signed = request.signingKeys !== undefined && request.signingKeys.length > 0;
     refuseExisting(finalDir, version);
     renameSync(staging, finalDir);
@@ -70,6 +78,8 @@ export async function buildRelease(request: BuildRequest): Promise<BuiltRelease>
       manifestFile: join(finalDir, 'manifest.json'),
       manifest,
       bundleEntries,
+      ...(objects ? { objects } : {}),
+      ...(treeSkipped ? { treeSkipped } : {}),
       ...(signed ? { signatureFile: join(finalDir, 'manifest.json.asc') } : {}),
     };
   } finally {
@@ -84,11 +94,22 @@ async function stageRelease(
   version: string,
   images: ImageToSave[],
   request: BuildRequest,
-): Promise<{ manifest: ReleaseManifest; bundleEntries: number }> {
+): Promise<{ manifest: ReleaseManifest; bundleEntries: number; objects?: WrittenObjects; treeSkipped?: string }> {
   const bundlePath = `${app}-${version}.tar.gz`;
   const epoch = request.sourceDateEpoch ?? 0;
   const bundle = await buildBundle({ sourceDir: request.sourceDir, outFile: join(staging, bundlePath), sourceDateEpoch: epoch });
   const artifacts: Artifact[] = [{ type: 'bundle', path: bundlePath, size: bundle.size, sha256: bundle.sha256 }];
+  // SPEC formats.md#the-tree-artifact: the bundle's tree as tree.json, its files as shared objects.
+  const treeBytes = treeDocumentBytes(app, version, bundle.tree);
+  let objects: WrittenObjects | undefined;
+  let treeSkipped: string | undefined;
+  if (treeBytes.length > limits.maxTreeDocumentBytes) {
+    treeSkipped = `tree.json would be ${treeBytes.length} bytes, over the ${limits.maxTreeDocumentBytes}-byte cap: hosts install this release from its bundle`;
+  } else {
+    objects = await writeObjects(request.tree, bundle.tree.flatMap((e) => (e.kind === 'file' ? [{ sha256: e.sha256!, size: e.size, source: e.source }] : [])));
+    writeFileAtomic(join(staging, treeFile), treeBytes);
+    artifacts.push({ type: 'tree', path: treeFile, ...digestBytes(treeBytes) });
+  }
   if (images.length > 0) mkdirSync(join(staging, 'images'), { mode: 0o755 });
   for (const image of images) {
     const file = join(staging, image.path);
@@ -103,8 +124,10 @@ async function stageRelease(
   if (request.signingKeys && request.signingKeys.length > 0) {
     writeFileAtomic(join(staging, 'manifest.json.asc'), await signDetached(manifestBytes, request.signingKeys, request.now));
   }
-  return { manifest, bundleEntries: bundle.entries };
+  return { manifest, bundleEntries: bundle.entries, ...(objects ? { objects } : {}), ...(treeSkipped ? { treeSkipped } : {}) };
 }
+
+const treeFile = 'tree.json';
 
 function checkSourceDir(dir: string): void {
   let isDir = false;

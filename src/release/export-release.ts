@@ -49,13 +49,25 @@ async function exportedPaths(request: ExportRequest): Promise<{ paths: string[];
   const pointerPath = treePaths.channel(channel);
   const pointerBytes = mustRead(tree, pointerPath);
   const pointer = parseChannelPointer(pointerBytes, { file: inTree(tree, pointerPath) });
-  const manifestBytes = mustRead(tree, pointer.manifest.path);
-  const manifest = parseReleaseManifest(manifestBytes, { file: inTree(tree, pointer.manifest.path) });
   const signed = (path: string) => ({ bytes: mustRead(tree, path), asc: mustRead(tree, treePaths.signatureOf(path)).toString('utf8') });
   const { warnings } = await recheckAsHost({
     tree, app, channel, now: request.now ?? new Date(), pointer: signed(pointerPath), manifest: signed(pointer.manifest.path),
+    ...(pointer.fallback && { fallbackManifest: signed(pointer.fallback.manifest.path) }),
   });
-  const releaseDir = dirname(pointer.manifest.path);
+  const withSignature = (path: string) => [path, treePaths.signatureOf(path)];
+  const roots = treeRootVersions(tree).filter((v) => v >= 2).flatMap((v) => withSignature(rootPath(v)));
+  const revocations = readIfExists(inTree(tree, treePaths.revocations)) ? withSignature(treePaths.revocations) : [];
+  // SPEC formats.md#rollout-fallback: a host outside the rollout installs the fallback, so it travels too.
+  const releases = [pointer.manifest.path, ...(pointer.fallback ? [pointer.fallback.manifest.path] : [])];
+  const releasePaths: string[] = [];
+  for (const manifestPath of releases) releasePaths.push(...withSignature(manifestPath), ...(await checkedArtifacts(tree, manifestPath)));
+  return { paths: [...roots, ...revocations, ...withSignature(pointerPath), ...releasePaths], pointer, warnings };
+}
+
+/** The artifacts a manifest names, each present with its size and sha256. */
+async function checkedArtifacts(tree: string, manifestPath: string): Promise<string[]> {
+  const manifest = parseReleaseManifest(mustRead(tree, manifestPath), { file: inTree(tree, manifestPath) });
+  const releaseDir = dirname(manifestPath);
   for (const artifact of manifest.artifacts) {
     const file = inTree(tree, `${releaseDir}/${artifact.path}`);
     const found = readIfExists(file) === undefined ? undefined : await digestFile(file);
@@ -63,14 +75,7 @@ async function exportedPaths(request: ExportRequest): Promise<{ paths: string[];
       throw new TideError('hash', `artifact ${artifact.path} is missing or not the one the manifest names`, { file });
     }
   }
-  const withSignature = (path: string) => [path, treePaths.signatureOf(path)];
-  const roots = treeRootVersions(tree).filter((v) => v >= 2).flatMap((v) => withSignature(rootPath(v)));
-  const revocations = readIfExists(inTree(tree, treePaths.revocations)) ? withSignature(treePaths.revocations) : [];
-  const paths = [
-    ...roots, ...revocations, ...withSignature(pointerPath), ...withSignature(pointer.manifest.path),
-    ...manifest.artifacts.map((a) => `${releaseDir}/${a.path}`),
-  ];
-  return { paths, pointer, warnings };
+  return manifest.artifacts.map((a) => `${releaseDir}/${a.path}`);
 }
 
 export async function exportChannel(request: ExportRequest): Promise<ExportedChannel> {

@@ -17,6 +17,8 @@ export interface HostRecheck {
   channel: string;
   pointer: { bytes: Buffer; asc: string };
   manifest: { bytes: Buffer; asc: string };
+  /** SPEC formats.md#rollout-fallback: the manifest the pointer's fallback pins, checked as a host outside the rollout would. */
+  fallbackManifest?: { bytes: Buffer; asc: string };
   /** With no root in the tree: the keys hosts are expected to trust (threshold 1). */
   signingKeys?: readonly SigningKey[];
   now: Date;
@@ -40,6 +42,23 @@ async function rootForRecheck(check: HostRecheck): Promise<{ root: TrustedRoot; 
 export async function recheckAsHost(check: HostRecheck): Promise<RecheckResult> {
   const { root, fromTree } = await rootForRecheck(check);
   if (root.keys.length === 0) return recheckUnsigned(check);
+  const { store, warnings, located } = await settledStore(check, root);
+  // With no root in the tree, the manifest may rightly be signed by a trusted key that is not signing now.
+  const manifestPath = store.wantedManifest().path;
+  if (fromTree) await store.acceptManifest(check.manifest).catch(located(manifestPath));
+  if (check.fallbackManifest) {
+    // A host outside the rollout runs the same checks up to the pointer, then takes the fallback's manifest.
+    const outside = (await settledStore(check, root)).store;
+    const fallback = outside.wantFallback();
+    const pin = { ...fallback.manifest };
+    if (fromTree) await outside.acceptManifest(check.fallbackManifest).catch(located(pin.path));
+    else checkManifestBytes(check.fallbackManifest.bytes, pin, { file: inTree(check.tree, pin.path) });
+  }
+  return { rootVersion: root.version, warnings };
+}
+
+/** A store as a host with no memory has it after the roots, the tree's revocations and this pointer. */
+async function settledStore(check: HostRecheck, root: TrustedRoot) {
   const store = new TrustStore({ app: check.app, channel: check.channel, root, now: check.now, accepted: {}, revocations: { sequence: null, versions: [], keys: [] } });
   const warnings: string[] = [];
   try {
@@ -69,10 +88,7 @@ export async function recheckAsHost(check: HostRecheck): Promise<RecheckResult> 
   } catch (err) {
     located(pointerPath)(err);
   }
-  // With no root in the tree, the manifest may rightly be signed by a trusted key that is not signing now.
-  const manifestPath = store.wantedManifest().path;
-  if (fromTree) await store.acceptManifest(check.manifest).catch(located(manifestPath));
-  return { rootVersion: root.version, warnings };
+  return { store, warnings, located };
 }
 
 /** The host's checks that need no key: app, channel, expiry, the manifest the pointer pins. */
@@ -82,7 +98,7 @@ function recheckUnsigned(check: HostRecheck): RecheckResult {
   const pointer = parseChannelPointer(check.pointer.bytes, where);
   checkChannelPointer(pointer, check.pointer.bytes, { app: check.app, channel: check.channel, now: check.now, accepted: undefined }, where);
   const manifestWhere = { file: inTree(check.tree, pointer.manifest.path) };
-  checkManifestBytes(check.manifest.bytes, pointer, manifestWhere);
+  checkManifestBytes(check.manifest.bytes, pointer.manifest, manifestWhere);
   checkManifest(parseReleaseManifest(check.manifest.bytes, manifestWhere), { app: check.app, version: pointer.version }, manifestWhere);
   return { rootVersion: 1, warnings: [] };
 }

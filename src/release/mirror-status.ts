@@ -50,6 +50,10 @@ export interface ChannelStatusRow {
   /** Trusted keys whose signatures verified. */
   signers: string[];
   expires: string | null;
+  /** When the pointer this mirror serves was promoted. */
+  published: string | null;
+  /** How far this mirror is behind the channel's best valid pointer: sequences and promotion time (0, 0 in sync); null when not valid. */
+  lag: { sequences: number; ms: number } | null;
   /** Milliseconds until `expires`; negative once expired. */
   expiresInMs: number | null;
   expired: boolean;
@@ -61,6 +65,8 @@ export interface ChannelStatusRow {
 }
 
 export interface StatusReport {
+  /** The app checked (--app, or the one the first readable pointer names). */
+  app: string;
   rows: ChannelStatusRow[];
   allInSync: boolean;
   exitCode: ExitCodeValue;
@@ -98,7 +104,7 @@ export async function mirrorStatus(request: StatusRequest): Promise<StatusReport
     rows.push(...channelRows);
   }
   const allInSync = rows.every((r) => r.sync === 'yes');
-  return { rows, allInSync, exitCode: statusExitCode(rows), rootVersion: store.trustedRoot.version, notes };
+  return { app, rows, allInSync, exitCode: statusExitCode(rows), rootVersion: store.trustedRoot.version, notes };
 }
 
 /**
@@ -175,7 +181,7 @@ function appNamedBy(fetched: readonly FetchedPointer[]): string | undefined {
 function emptyRow(mirror: string, channel: string): ChannelStatusRow {
   return {
     mirror, channel, version: null, sequence: null, pointerSha256: null, valid: false, signers: [],
-    expires: null, expiresInMs: null, expired: false, sync: 'invalid', syncText: '', problem: null,
+    expires: null, published: null, lag: null, expiresInMs: null, expired: false, sync: 'invalid', syncText: '', problem: null,
   };
 }
 
@@ -190,8 +196,8 @@ async function checkRow(store: TrustStore, fetched: FetchedPointer, now: Date): 
     return row;
   }
   row.pointerSha256 = createHash('sha256').update(fetched.bytes).digest('hex');
-  const show = (p: { version: string; sequence: number; expires: string }) => {
-    Object.assign(row, { version: p.version, sequence: p.sequence, expires: p.expires, expiresInMs: Date.parse(p.expires) - now.getTime() });
+  const show = (p: { version: string; sequence: number; expires: string; published: string }) => {
+    Object.assign(row, { version: p.version, sequence: p.sequence, expires: p.expires, published: p.published, expiresInMs: Date.parse(p.expires) - now.getTime() });
   };
   try {
     const { pointer, signers } = await store.offerPointer({ mirror: fetched.mirror, bytes: fetched.bytes, asc: fetched.asc });
@@ -215,6 +221,7 @@ function compareMirrors(rows: ChannelStatusRow[]): void {
       row.syncText = row.sync === 'invalid' ? 'no (not valid)' : row.sync;
       continue;
     }
+    row.lag = { sequences: best!.sequence! - row.sequence!, ms: Math.max(0, Date.parse(best!.published!) - Date.parse(row.published!)) };
     if (row.sequence! < best!.sequence!) {
       row.sync = 'behind';
       row.syncText = `behind (seq ${row.sequence} < ${best!.sequence})`;

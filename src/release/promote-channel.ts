@@ -13,6 +13,7 @@ import {
 import { signDetached, type SigningKey } from './sign-files.js';
 import { readRevocations, refuseRevokedSigners } from './revoke-releases.js';
 import { recheckAsHost } from './host-recheck.js';
+import { chooseFallback, refuseFallback, type FallbackRequest } from './rollout-fallback.js';
 
 export interface PromoteRequest {
   tree: string;
@@ -24,6 +25,8 @@ export interface PromoteRequest {
   expiresInMs?: number;
   /** SPEC formats.md#rollout: `rollout.percent`; absent means 100. */
   rolloutPercent?: number;
+  /** SPEC formats.md#rollout-fallback: `--fallback V`, `--no-fallback` (null); default the channel's previous full release. */
+  fallback?: FallbackRequest;
   now?: Date;
 }
 
@@ -38,6 +41,8 @@ export interface PromotedChannel {
   checkedWithRoot: number;
   /** What hosts would ignore with a warning (revocations signed by keys no longer trusted). */
   warnings: string[];
+  /** With --rollout below 100: which fallback the pointer names and why, or why none. */
+  fallbackNote: string;
 }
 
 export async function promoteChannel(request: PromoteRequest): Promise<PromotedChannel> {
@@ -58,6 +63,9 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
   const manifestBytes = await readSignedRelease(request.tree, app, version);
   const pointerPath = treePaths.channel(channel);
   const previous = readPreviousPointer(request.tree, pointerPath, app, channel);
+  const choice = chooseFallback(request.fallback, previous, version, request.rolloutPercent);
+  if (choice.version !== undefined) refuseFallback(request.tree, choice.version, version, revocations?.versions ?? []);
+  const fallbackBytes = choice.version === undefined ? undefined : await readSignedRelease(request.tree, app, choice.version);
   const pointer: ChannelPointer = {
     schema: 1,
     app,
@@ -68,16 +76,20 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
     expires: isoSeconds(new Date(now.getTime() + expiresInMs)),
     manifest: { path: manifestPath, ...digestBytes(manifestBytes) },
     ...(request.rolloutPercent !== undefined ? { rollout: { percent: request.rolloutPercent } } : {}),
+    ...(choice.version !== undefined && fallbackBytes && {
+      fallback: { version: choice.version, manifest: { path: treePaths.manifest(choice.version), ...digestBytes(fallbackBytes) } },
+    }),
   };
   const pointerBytes = Buffer.from(JSON.stringify(pointer, null, 2) + '\n');
   const pointerFile = inTree(request.tree, pointerPath);
   const signatureFile = treePaths.signatureOf(pointerFile);
   const pointerAsc = await signDetached(pointerBytes, request.signingKeys, now);
   // Checked as a host would check it (newest root of the tree, revocations) before anything is written.
-  const manifestAsc = readIfExists(inTree(request.tree, treePaths.signatureOf(manifestPath)))!.toString('utf8');
+  const ascOf = (path: string) => readIfExists(inTree(request.tree, treePaths.signatureOf(path)))!.toString('utf8');
   const recheck = await recheckAsHost({
     tree: request.tree, app, channel, now, signingKeys: request.signingKeys,
-    pointer: { bytes: pointerBytes, asc: pointerAsc }, manifest: { bytes: manifestBytes, asc: manifestAsc },
+    pointer: { bytes: pointerBytes, asc: pointerAsc }, manifest: { bytes: manifestBytes, asc: ascOf(manifestPath) },
+    ...(pointer.fallback && fallbackBytes && { fallbackManifest: { bytes: fallbackBytes, asc: ascOf(pointer.fallback.manifest.path) } }),
   });
   mkdirSync(inTree(request.tree, 'channels'), { recursive: true, mode: 0o755 });
   // The signature first, as publish does: whoever reads the new pointer finds its signature.
@@ -91,6 +103,7 @@ export async function promoteChannel(request: PromoteRequest): Promise<PromotedC
     previousVersion: previous?.version ?? null,
     checkedWithRoot: recheck.rootVersion,
     warnings: recheck.warnings,
+    fallbackNote: choice.note,
   };
 }
 

@@ -28,8 +28,6 @@ export interface TreeFile extends FileDigest {
 
 export interface MirrorPlan {
   mirror: string;
-  /** The mirror's directory. */
-  dir: string;
   /** In publishing order. */
   copy: TreeFile[];
   /** Already on the mirror with the same size and sha256. */
@@ -40,6 +38,10 @@ export interface MirrorPlan {
 export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
   const found: Omit<TreeFile, 'size' | 'sha256'>[] = [];
   const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
+  // SPEC formats.md#the-tree-artifact: objects go out with the artifacts, before any manifest that needs them.
+  for (const path of walkFiles(tree, 'objects')) {
+    if (/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz$/.test(path)) add(path, 'artifact');
+  }
   for (const path of walkFiles(tree, 'releases')) {
     add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');
   }
@@ -100,17 +102,35 @@ function checkSigned(files: readonly TreeFile[]): void {
   }
 }
 
+/**
+ * What a mirror holds now, read through one small interface: a directory, a git checkout
+ * of a remote, an S3 bucket. Paths are mirror-relative (releases/1.2.0/manifest.json).
+ */
+export interface MirrorContents {
+  /** Size and sha256 of the file, or undefined when absent; `size` lets a file that cannot match skip hashing. */
+  digest(path: string, size: number): Promise<FileDigest | undefined>;
+  read(path: string): Promise<Buffer | undefined>;
+}
+
+/** A directory mirror's contents. */
+export function directoryContents(dir: string): MirrorContents {
+  const at = (path: string) => join(dir, ...path.split('/'));
+  return {
+    digest: (path, size) => digestIfFile(at(path), size),
+    read: async (path) => readIfExists(at(path)),
+  };
+}
+
 /** What one mirror needs, refusing a mirror that has other bytes for an immutable file or a newer document. */
-export async function planMirror(mirror: string, dir: string, files: readonly TreeFile[], trust?: TreeTrust): Promise<MirrorPlan> {
-  const plan: MirrorPlan = { mirror, dir, copy: [], same: [] };
+export async function planMirror(mirror: string, contents: MirrorContents, files: readonly TreeFile[], trust?: TreeTrust): Promise<MirrorPlan> {
+  const plan: MirrorPlan = { mirror, copy: [], same: [] };
   for (const file of files) {
-    const target = join(dir, ...file.path.split('/'));
-    const existing = await digestIfFile(target, file.size);
+    const existing = await contents.digest(file.path, file.size);
     if (existing && existing.size === file.size && existing.sha256 === file.sha256) {
       plan.same.push(file);
       continue;
     }
-    if (existing) await refuseReplacing(file, target, mirror, trust);
+    if (existing) await refuseReplacing(file, contents, mirror, trust);
     plan.copy.push(file);
   }
   return plan;
@@ -132,8 +152,7 @@ export interface TreeTrust {
 }
 
 /** Would a host that trusts the tree's newest root accept these signed bytes at all? */
-async function hostsWouldTrust(bytes: Buffer, ascFile: string, trust: TreeTrust): Promise<boolean> {
-  const asc = readIfExists(ascFile);
+async function hostsWouldTrust(bytes: Buffer, asc: Buffer | undefined, trust: TreeTrust): Promise<boolean> {
   if (!asc) return false;
   try {
     await verifyDetached({ data: bytes, armoredSignature: asc.toString('utf8'), keys: trust.root.keys, threshold: trust.root.threshold, revokedKeys: trust.revokedKeys, now: trust.now });
@@ -143,28 +162,31 @@ async function hostsWouldTrust(bytes: Buffer, ascFile: string, trust: TreeTrust)
   }
 }
 
-async function refuseReplacing(file: TreeFile, target: string, mirror: string, trust?: TreeTrust): Promise<void> {
+async function refuseReplacing(file: TreeFile, contents: MirrorContents, mirror: string, trust?: TreeTrust): Promise<void> {
   const where = { mirror, file: file.path };
   if (file.path.endsWith('.asc')) return; // signatures may gain signers (threshold signing)
   if (file.stage === 'root') {
     // SPEC trust.md#root-documents: root N is written once; another root N would be an equivocation.
     throw new TideError('hash', `the mirror holds a different ${file.path}; a root is never replaced`, where);
   }
+  // An object is named by its content, not its gzip bytes: another zlib's bytes for it are as good.
+  if (file.path.startsWith('objects/')) return;
   if (file.stage === 'artifact' || file.stage === 'manifest') {
     // SPEC formats.md#words: a release is immutable; other bytes under the same version mean two different builds.
     throw new TideError('hash', `the mirror holds different bytes for ${file.path}; releases are immutable`, where);
   }
   const parse = file.stage === 'pointer' ? parseChannelPointer : parseRevocations;
+  const held = (await contents.read(file.path))!;
   let mirrorSequence: number;
   try {
-    mirrorSequence = parse(readIfExists(target)!, where).sequence;
+    mirrorSequence = parse(held, where).sequence;
   } catch {
     return; // garbage on an untrusted mirror: replace it
   }
   const ours = parse(readIfExists(file.source)!, { file: file.source }).sequence;
   // SPEC trust.md#sequence-floors: a higher sequence signed by a key rotated away (or revoked) is refused
   // by every host that trusts the tree's newest root: after the rotation it is the thief's, and it goes.
-  if (mirrorSequence >= ours && trust && !(await hostsWouldTrust(readIfExists(target)!, treePaths.signatureOf(target), trust))) return;
+  if (mirrorSequence >= ours && trust && !(await hostsWouldTrust(held, await contents.read(treePaths.signatureOf(file.path)), trust))) return;
   if (mirrorSequence >= ours) {
     // SPEC formats.md#sequence-and-expiry: the sequence strictly increases; never move a mirror backwards or sideways.
     throw new TideError('sequence', `the mirror has sequence ${mirrorSequence} for ${file.path}, the tree has ${ours}: promote again to publish a newer one`, where);

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { TideError } from '../errors.js';
 import { fsyncDir } from '../store/atomic.js';
 import { mirrorDirectory, type FileDigest } from './release-tree.js';
-import { listTreeFiles, planMirror, type MirrorPlan, type PublishStage, type TreeTrust } from './publish-plan.js';
+import { directoryContents, listTreeFiles, planMirror, type MirrorContents, type MirrorPlan, type PublishStage, type TreeFile, type TreeTrust } from './publish-plan.js';
 import { readNewestTreeRoot } from './tree-roots.js';
 import { readRevocations } from './revoke-releases.js';
 
@@ -28,9 +28,11 @@ export interface MirrorFileWriter {
 
 export interface PublishRequest {
   tree: string;
-  /** Directories or file:// URLs. */
+  /** Directories or file:// URLs, git+<url>[#branch] remotes, s3://bucket[/prefix] buckets. */
   mirrors: readonly string[];
   writer?: MirrorFileWriter;
+  /** For s3:// mirrors: the S3-compatible endpoint (default: the AWS SDK's, from AWS_ENDPOINT_URL or AWS). */
+  s3Endpoint?: string;
 }
 
 export interface PublishedMirror {
@@ -39,29 +41,66 @@ export interface PublishedMirror {
   copied: { path: string; stage: PublishStage; size: number }[];
   /** Mirror-relative paths already there with the same bytes. */
   unchanged: string[];
+  /** git remotes: the commit pushed (null when nothing changed). */
+  commit?: string | null;
+}
+
+/** One mirror being published to: what it holds, how a file reaches it, what ends the publish. */
+export interface MirrorTarget {
+  mirror: string;
+  contents: MirrorContents;
+  /** Write the planned files in order, each whole or not at all. */
+  write(files: readonly TreeFile[]): Promise<void>;
+  /** After every file is written (git: commit and push the lot as one ref update). */
+  finish?(plan: MirrorPlan): Promise<Partial<PublishedMirror>>;
+  /** Remove what opening it made (a temp checkout). */
+  close?(): void;
 }
 
 export async function publishTree(request: PublishRequest): Promise<PublishedMirror[]> {
-  if (request.mirrors.length === 0) throw new TideError('usage', 'publish needs at least one mirror directory');
+  if (request.mirrors.length === 0) throw new TideError('usage', 'publish needs at least one mirror');
   const files = await listTreeFiles(request.tree);
   if (files.length === 0) throw new TideError('usage', 'the release tree holds nothing to publish', { file: request.tree });
-  // Plan every mirror before writing to any: a refusal leaves all of them untouched.
-  const plans: MirrorPlan[] = [];
-  const trust = await treeTrust(request.tree);
-  for (const mirror of request.mirrors) plans.push(await planMirror(mirror, existingDirectory(mirror), files, trust));
-  const writer = request.writer ?? atomicFileWriter;
-  const published: PublishedMirror[] = [];
-  for (const plan of plans) {
-    for (const file of plan.copy) {
-      await writer.write(file.source, join(plan.dir, ...file.path.split('/')), file);
+  const targets: MirrorTarget[] = [];
+  try {
+    for (const mirror of request.mirrors) targets.push(await openTarget(mirror, request));
+    // Plan every mirror before writing to any: a refusal leaves all of them untouched.
+    const trust = await treeTrust(request.tree);
+    const plans: MirrorPlan[] = [];
+    for (const target of targets) plans.push(await planMirror(target.mirror, target.contents, files, trust));
+    const published: PublishedMirror[] = [];
+    for (const [i, target] of targets.entries()) {
+      const plan = plans[i]!;
+      await target.write(plan.copy);
+      const more = (await target.finish?.(plan)) ?? {};
+      published.push({
+        mirror: plan.mirror,
+        copied: plan.copy.map((f) => ({ path: f.path, stage: f.stage, size: f.size })),
+        unchanged: plan.same.map((f) => f.path),
+        ...more,
+      });
     }
-    published.push({
-      mirror: plan.mirror,
-      copied: plan.copy.map((f) => ({ path: f.path, stage: f.stage, size: f.size })),
-      unchanged: plan.same.map((f) => f.path),
-    });
+    return published;
+  } finally {
+    for (const target of targets) target.close?.();
   }
-  return published;
+}
+
+async function openTarget(mirror: string, request: PublishRequest): Promise<MirrorTarget> {
+  if (mirror.startsWith('git+')) return (await import('./git-mirror.js')).openGitMirror(mirror);
+  if (mirror.startsWith('s3://')) return (await import('./s3-mirror.js')).openS3Mirror(mirror, request.s3Endpoint);
+  return directoryTarget(mirror, existingDirectory(mirror), request.writer ?? atomicFileWriter);
+}
+
+/** A directory (or a checkout): each file through the writer, in order. */
+export function directoryTarget(mirror: string, dir: string, writer: MirrorFileWriter = atomicFileWriter): MirrorTarget {
+  return {
+    mirror,
+    contents: directoryContents(dir),
+    async write(files) {
+      for (const file of files) await writer.write(file.source, join(dir, ...file.path.split('/')), file);
+    },
+  };
 }
 
 /** With a root chain in the tree: its newest root and revoked keys, to judge what a mirror holds. */

@@ -3,13 +3,19 @@
 import type { ChannelStatusRow, StatusReport } from './mirror-status.js';
 import { alignedTable } from '../cli/aligned-table.js';
 
-const headings = ['MIRROR', 'CHANNEL', 'VERSION', 'SEQ', 'SIGNATURE', 'EXPIRES IN', 'IN SYNC'] as const;
+const headings = ['MIRROR', 'CHANNEL', 'VERSION', 'SEQ', 'SIGNATURE', 'EXPIRES IN', 'IN SYNC', 'LAG'] as const;
 
 /** Whole units, rounded down: a pointer with 29.9 days left has 29 full days ("29d"). */
 function wholeUnits(ms: number): string {
   const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
   for (const [size, unit] of units) if (ms >= 2 * size) return `${Math.floor(ms / size)}${unit}`;
   return `${Math.floor(ms / 1000)}s`;
+}
+
+/** How far a mirror is behind the channel's best pointer: "-" (not valid), "0", or "2 seq, 3h". */
+export function formatLag(lag: ChannelStatusRow['lag']): string {
+  if (lag === null) return '-';
+  return lag.sequences === 0 ? '0' : `${lag.sequences} seq, ${wholeUnits(lag.ms)}`;
 }
 
 /** "29d", "5h", or "expired 2h ago". */
@@ -33,6 +39,7 @@ function cells(row: ChannelStatusRow): string[] {
     signatureCell(row),
     formatExpiresIn(row.expiresInMs),
     row.syncText,
+    formatLag(row.lag),
   ];
 }
 

@@ -26,6 +26,8 @@ export interface MetricsSnapshot {
   bad: number;
   /** SPEC containers.md#the-reconciler: from containers.json; absent in snapshots of hosts without containers. */
   reconcile?: ReconcileCounters;
+  /** The versions that failed their health check here (state.json's bad list). */
+  badVersions?: string[];
 }
 
 export function readMetricsSnapshot(config: Config): MetricsSnapshot {
@@ -43,6 +45,7 @@ export function readMetricsSnapshot(config: Config): MetricsSnapshot {
     pending: existsSync(layout.pending),
     bad: state.bad.length,
     ...(config.container.length > 0 && { reconcile: readContainerRecord(layout).reconcile }),
+    badVersions: [...state.bad],
   };
 }
 
@@ -77,6 +80,9 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
       samples: [{ labels: app, value: snapshot.failedProbes }] },
     { name: 'tide_pending', type: 'gauge', help: '1 while an update is unsettled (a pending marker exists).', samples: [{ labels: app, value: snapshot.pending ? 1 : 0 }] },
     { name: 'tide_bad_versions', type: 'gauge', help: 'Versions that failed their health check here and are skipped.', samples: [{ labels: app, value: snapshot.bad }] },
+    // `tide release rollout --prometheus` counts a version's rollbacks across the fleet from this.
+    { name: 'tide_bad_version_info', type: 'gauge', help: 'One sample per version that failed its health check here (rolled back).',
+      samples: (snapshot.badVersions ?? []).map((version) => ({ labels: { ...app, version }, value: 1 })) },
   ];
   if (snapshot.reconcile) {
     const r = snapshot.reconcile;

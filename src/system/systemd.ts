@@ -60,11 +60,53 @@ export async function restartService(
   opts: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RestartOutcome> {
   const timeoutMs = opts.timeoutMs ?? limits.serviceRestartTimeoutMs;
+  const restarted = unitsRestartedBy(argv);
+  if (restarted) await resetFailed(runner, restarted);
   const result = await runner.run(argv, { timeoutMs, env: opts.env });
   const command = argv.join(' ');
   if (result.code === 0 && !result.timedOut) return { ok: true, detail: `ran ${command}` };
   const hostFault = result.spawnError !== undefined || cannotReachSystemd.test(result.stderr);
-  return { ok: false, detail: `${command} ${describeExit(result, timeoutMs)}`, ...(hostFault && { hostFault }) };
+  const cause = restarted && !hostFault ? await unitCauses(runner, restarted) : '';
+  return { ok: false, detail: `${command} ${describeExit(result, timeoutMs)}${cause}`, ...(hostFault && { hostFault }) };
+}
+
+interface RestartedUnits {
+  /** The argv before `restart`: systemctl and its flags (`--user`, …). */
+  systemctl: string[];
+  units: string[];
+}
+
+/** `systemctl [flags] restart UNIT...`: its systemctl prefix and units; null for any other command. */
+export function unitsRestartedBy(argv: string[]): RestartedUnits | null {
+  const at = argv.indexOf('restart');
+  if (at < 1 || !/(^|\/)systemctl$/.test(argv[0]!)) return null;
+  const systemctl = argv.slice(0, at);
+  const units = argv.slice(at + 1).filter((arg) => !arg.startsWith('-'));
+  if (systemctl.slice(1).some((arg) => !arg.startsWith('-')) || units.length === 0) return null;
+  return { systemctl, units };
+}
+
+/**
+ * A unit that crash-looped under `Restart=` (the previous release, a broken one) hit its
+ * start limit and is failed: systemd refuses to start it again until its failed state is
+ * reset ("Start request repeated too quickly"). Reset it before every restart, forward and
+ * back. Its result is not checked: a unit that is not failed has nothing to reset.
+ */
+async function resetFailed(runner: ProcessRunner, r: RestartedUnits): Promise<void> {
+  await runner.run([...r.systemctl, 'reset-failed', ...r.units], { timeoutMs: limits.probeAttemptTimeoutMs });
+}
+
+/** Why systemd refused or failed the start, from the units' own state: "; demo.service: failed (start-limit-hit, 5 restarts)". */
+async function unitCauses(runner: ProcessRunner, r: RestartedUnits): Promise<string> {
+  const parts: string[] = [];
+  for (const unit of r.units) {
+    const shown = await runner.run([...r.systemctl, 'show', '-p', 'ActiveState,Result,NRestarts', unit], { timeoutMs: limits.probeAttemptTimeoutMs });
+    if (shown.code !== 0 || shown.timedOut) continue;
+    const fields = Object.fromEntries(shown.stdout.split('\n').map((line) => line.split('=', 2) as [string, string]).filter(([name]) => name));
+    const restarts = fields.NRestarts && fields.NRestarts !== '0' ? `, ${fields.NRestarts} restart${fields.NRestarts === '1' ? '' : 's'}` : '';
+    parts.push(`${unit}: ${fields.ActiveState ?? 'unknown'} (${fields.Result ?? 'unknown'}${restarts})`);
+  }
+  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 export function restartUnit(

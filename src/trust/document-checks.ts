@@ -44,14 +44,14 @@ export function checkChannelPointer(pointer: ChannelPointer, bytes: Uint8Array, 
   }
 }
 
-/** The manifest bytes must be exactly those the signed pointer names. */
-export function checkManifestBytes(bytes: Uint8Array, pointer: ChannelPointer, where: ErrorPlace): void {
-  if (bytes.byteLength !== pointer.manifest.size) {
-    throw new TideError('size', `manifest is ${bytes.byteLength} bytes, the channel pointer says ${pointer.manifest.size}`, where);
+/** The manifest bytes must be exactly those the signed pointer names (its `manifest`, or its `fallback.manifest`). */
+export function checkManifestBytes(bytes: Uint8Array, pin: ChannelPointer['manifest'], where: ErrorPlace): void {
+  if (bytes.byteLength !== pin.size) {
+    throw new TideError('size', `manifest is ${bytes.byteLength} bytes, the channel pointer says ${pin.size}`, where);
   }
   const digest = sha256Hex(bytes);
-  if (digest !== pointer.manifest.sha256) {
-    throw new TideError('hash', `manifest sha256 is ${digest}, the channel pointer says ${pointer.manifest.sha256}`, where);
+  if (digest !== pin.sha256) {
+    throw new TideError('hash', `manifest sha256 is ${digest}, the channel pointer says ${pin.sha256}`, where);
   }
 }
 

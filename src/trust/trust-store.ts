@@ -8,7 +8,7 @@ import { TideError, type ErrorPlace } from '../errors.js';
 import { limits } from '../limits.js';
 import { rootPath } from '../documents/root-document.js';
 import { parseChannelPointer, parseReleaseManifest, parseRevocations } from '../documents/parse-document.js';
-import type { ReleaseManifest, Revocations } from '../documents/schemas.js';
+import type { ChannelPointer, ReleaseManifest, Revocations } from '../documents/schemas.js';
 import { applySequenceFloors, mergeRevocations, type AcceptedPointer, type AcceptedRevocations, type RememberedFacts } from './accepted-facts.js';
 import { checkChannelPointer, checkManifest, checkManifestBytes, checkRevocations, sha256Hex } from './document-checks.js';
 import { checkSignedSizes, verifyNextRoot } from './root-chain.js';
@@ -36,6 +36,8 @@ export class TrustStore {
   private revocationOffers: Revocations[] = [];
   private settled: SettledPointer | undefined;
   private wantedVersion: string | undefined;
+  /** SPEC formats.md#rollout-fallback: the manifest wanted is the pointer's fallback. */
+  private fallbackWanted = false;
 
   constructor(input: TrustStoreInput, phase: TrustPhase = 'roots') {
     this.app = input.app;
@@ -233,11 +235,34 @@ export class TrustStore {
 
   // --- manifest ----------------------------------------------------------
 
+  /**
+   * SPEC formats.md#rollout-fallback: this host is outside the rollout and takes the pointer's
+   * fallback release instead: its manifest, pinned by the same signed pointer, is the one
+   * wanted. Revocations apply to it like to any release.
+   */
+  wantFallback(): NonNullable<ChannelPointer['fallback']> {
+    this.expect('manifest', 'choose the fallback');
+    const fallback = this.settled?.pointer.fallback;
+    if (!fallback) throw new TideError('out-of-order', 'the channel pointer names no fallback release', { file: channelPath(this.channel) });
+    this.refuseRevoked(fallback.version, { mirror: this.settled!.mirrors[0], file: channelPath(this.channel) });
+    this.fallbackWanted = true;
+    return fallback;
+  }
+
+  /** The version and manifest pin the settled pointer names for this host: its release, or its fallback. */
+  private pinned(): { version: string; manifest: ChannelPointer['manifest'] } | undefined {
+    const pointer = this.settled?.pointer;
+    return pointer && (this.fallbackWanted ? pointer.fallback : pointer);
+  }
+
   /** Which manifest to fetch, and at most how many bytes. */
   wantedManifest(): { path: string; version: string; maxBytes: number; sha256?: string } {
     this.expect('manifest', 'ask for the manifest');
-    const pin = this.settled?.pointer.manifest;
-    if (pin) return { path: pin.path, version: this.settled!.pointer.version, maxBytes: Math.min(pin.size, limits.maxDocumentBytes), sha256: pin.sha256 };
+    const pinned = this.pinned();
+    if (pinned) {
+      const pin = pinned.manifest;
+      return { path: pin.path, version: pinned.version, maxBytes: Math.min(pin.size, limits.maxDocumentBytes), sha256: pin.sha256 };
+    }
     return { path: manifestPathOf(this.wantedVersion!), version: this.wantedVersion!, maxBytes: limits.maxDocumentBytes };
   }
 
@@ -245,8 +270,8 @@ export class TrustStore {
   async acceptManifest(answer: SignedAnswer): Promise<ReleaseManifest> {
     const wanted = this.wantedManifest();
     const where = place(answer.mirror, wanted.path);
-    const pointer = this.settled?.pointer;
-    if (pointer) checkManifestBytes(answer.bytes, pointer, where);
+    const pin = this.pinned()?.manifest;
+    if (pin) checkManifestBytes(answer.bytes, pin, where);
     const { document } = await this.openSigned(answer, where, 'release manifest', parseReleaseManifest);
     checkManifest(document, { app: this.app, version: wanted.version }, where);
     this.advance('manifest');

@@ -15,6 +15,18 @@ test('parses a manifest and ignores unknown fields', () => {
   assert.not.ok('future' in m);
 });
 
+test('ignores an artifact type it does not know, so a newer release installs from its bundle', () => {
+  const m = parseReleaseManifest(manifest([bundle, { type: 'sbom', path: 'sbom.json', size: 3, sha256: sha, format: 'spdx' }]));
+  assert.equal(m.artifacts.map((a) => a.type), ['bundle']);
+});
+
+test('reads a tree artifact and checks it in full', () => {
+  const tree = { type: 'tree', path: 'tree.json', size: 40, sha256: sha };
+  assert.equal(parseReleaseManifest(manifest([bundle, tree])).artifacts.map((a) => a.type), ['bundle', 'tree']);
+  throwsWithCode(() => parseReleaseManifest(manifest([bundle, { ...tree, sha256: 'x' }])), 'schema');
+  throwsWithCode(() => parseReleaseManifest(manifest([bundle, tree, { ...tree, path: 't2.json' }])), 'schema');
+});
+
 test('refuses an unknown schema', () => {
   const err = throwsWithCode(() => parseReleaseManifest(Buffer.from(JSON.stringify({ schema: 2 }))), 'schema');
   assert.match(err.message, /schema 2/);

@@ -26,6 +26,8 @@ export interface PublishOptions {
   bundle?: Buffer;
   /** SPEC formats.md#image-artifacts: `image` artifacts, oci-archive files copied to releases/<v>/<path>. */
   images?: PublishedImage[];
+  /** Artifact entries appended to the manifest as they are (e.g. a type a newer tide knows). */
+  extraArtifacts?: Record<string, unknown>[];
 }
 
 export interface PublishedImage {
@@ -108,7 +110,7 @@ export function mirrorPublisher(o: { mirrorDir: string; buildDir: string; key: T
     const bundle = readFileSync(join(releaseDir, bundleName));
     const manifest = withFields({
       schema: 1, app: 'demo', version, published: new Date().toISOString(),
-      artifacts: [{ type: 'bundle', path: bundleName, size: bundle.length, sha256: sha256(bundle) }, ...publishImages(releaseDir, p.images ?? [])],
+      artifacts: [{ type: 'bundle', path: bundleName, size: bundle.length, sha256: sha256(bundle) }, ...publishImages(releaseDir, p.images ?? []), ...(p.extraArtifacts ?? [])],
     }, p.manifestFields);
     writeFileSync(join(releaseDir, 'manifest.json'), manifest);
     await sign(`releases/${version}/manifest.json`, signers);

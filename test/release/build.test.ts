@@ -10,6 +10,9 @@ import { verifyDetached } from '../../src/trust/verify-signatures.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeKey, makeSourceTree } from './release-fixtures.js';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { objectPath, parseTreeDocument } from '../../src/bundle/tree-document.js';
 
 test('builds releases/<version>/ with the bundle and a manifest naming its size and sha256', async () => {
   const tmp = tempDir();
@@ -18,7 +21,7 @@ test('builds releases/<version>/ with the bundle and a manifest naming its size 
     const source = makeSourceTree(join(tmp.path, 'src'));
     const built = await buildRelease({ tree, app: 'demo', version: '1.2.0-alpha.3', sourceDir: source, sourceDateEpoch: 1_763_892_000 });
     assert.is(built.dir, join(tree, 'releases', '1.2.0-alpha.3'));
-    assert.equal(readdirSync(built.dir).sort(), ['demo-1.2.0-alpha.3.tar.gz', 'manifest.json']);
+    assert.equal(readdirSync(built.dir).sort(), ['demo-1.2.0-alpha.3.tar.gz', 'manifest.json', 'tree.json']);
     const manifest = parseReleaseManifest(readFileSync(built.manifestFile));
     assert.is(manifest.app, 'demo');
     assert.is(manifest.version, '1.2.0-alpha.3');
@@ -30,6 +33,33 @@ test('builds releases/<version>/ with the bundle and a manifest naming its size 
     assert.is(built.bundleEntries, 4, 'bin, bin/demo, web, web/index.html');
     assert.is(statSync(built.dir).mode & 0o777, 0o755, 'the release directory is servable');
     assert.equal(readdirSync(join(tree, 'releases')), ['1.2.0-alpha.3'], 'no staging directory is left');
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('writes tree.json describing the bundle and one object per file, shared by the next release', async () => {
+  const tmp = tempDir();
+  try {
+    const tree = join(tmp.path, 'tree');
+    const source = makeSourceTree(join(tmp.path, 'src'));
+    const built = await buildRelease({ tree, app: 'demo', version: '1.0.0', sourceDir: source });
+    const treeArtifact = built.manifest.artifacts.find((a) => a.type === 'tree')!;
+    assert.is(treeArtifact.path, 'tree.json');
+    const bytes = readFileSync(join(built.dir, 'tree.json'));
+    assert.equal({ size: treeArtifact.size, sha256: treeArtifact.sha256 }, await digestFile(join(built.dir, 'tree.json')));
+    const checked = parseTreeDocument(bytes, { app: 'demo', version: '1.0.0', maxUnpacked: 1 << 30 });
+    assert.equal(checked.entries.map((e) => `${e.kind} ${e.path} ${e.mode.toString(8)}`), ['directory bin 755', 'file bin/demo 755', 'directory web 755', 'file web/index.html 644']);
+    for (const entry of checked.entries.filter((e) => e.kind === 'file')) {
+      const content = readFileSync(join(source, entry.path));
+      assert.is(entry.sha256, createHash('sha256').update(content).digest('hex'));
+      assert.ok(gunzipSync(readFileSync(join(tree, objectPath(entry.sha256!)))).equals(content), entry.path);
+    }
+    assert.equal(built.objects, { written: 2, kept: 0 });
+    // The next release changes bin/demo only: web/index.html's object is kept, not written again.
+    writeFileSync(join(source, 'bin', 'demo'), '#!/bin/sh\necho v2\n', { mode: 0o755 });
+    const next = await buildRelease({ tree, app: 'demo', version: '1.1.0', sourceDir: source });
+    assert.equal(next.objects, { written: 1, kept: 1 });
   } finally {
     tmp.cleanup();
   }

@@ -66,7 +66,10 @@ test('publishes artifacts, then manifests, then revocations, then pointers, each
     assert.equal(order.slice(-4), ['channels/alpha.json.asc', 'channels/alpha.json', 'channels/stable.json.asc', 'channels/stable.json']);
     assert.equal(order.slice(-6, -4), ['revocations.json.asc', 'revocations.json']);
     assert.ok(order.indexOf('releases/1.0.0/demo-1.0.0.tar.gz') < order.indexOf('releases/1.0.0/manifest.json.asc'));
-    assert.is(order.length, 12, '2 bundles, 2 manifests + 2 .asc, revocations + .asc, 2 pointers + 2 .asc');
+    assert.is(order.length, 18, '4 objects, 2 bundles, 2 trees, 2 manifests + 2 .asc, revocations + .asc, 2 pointers + 2 .asc');
+    const objects = order.filter((p) => p.startsWith('objects/'));
+    assert.is(objects.length, 4);
+    assert.ok(objects.every((p) => order.indexOf(p) < order.indexOf('releases/1.0.0/manifest.json.asc')), 'objects before manifests');
     for (const path of order) assert.equal(readFileSync(join(mirror, path)), readFileSync(join(tree, path)), path);
   } finally {
     tmp.cleanup();
@@ -82,7 +85,7 @@ test('publishing again copies nothing; a new promotion copies only the pointer a
     await publishTree({ tree, mirrors: [mirror] });
     const [again] = await publishTree({ tree, mirrors: [mirror] });
     assert.equal(again!.copied, []);
-    assert.is(again!.unchanged.length, 12);
+    assert.is(again!.unchanged.length, 18);
     await promoteChannel({ tree, app: 'demo', channel: 'stable', version: '1.1.0', signingKeys: [key.signing] });
     const [promoted] = await publishTree({ tree, mirrors: [mirror] });
     assert.equal(promoted!.copied.map((f) => f.path), ['channels/stable.json.asc', 'channels/stable.json']);

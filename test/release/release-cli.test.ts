@@ -30,7 +30,7 @@ test('keygen, build, promote, revoke, publish and status work end to end', async
     const build = tide(cwd, 'release', 'build', '--app', 'demo', '--version', '1.0.0', '--from', 'app', ...key);
     assert.is(build.code, 0, build.stderr);
     assert.match(build.stdout, /built .*release-tree\/releases\/1\.0\.0/);
-    assert.equal(readdirSync(join(cwd, 'release-tree', 'releases', '1.0.0')).sort(), ['demo-1.0.0.tar.gz', 'manifest.json', 'manifest.json.asc']);
+    assert.equal(readdirSync(join(cwd, 'release-tree', 'releases', '1.0.0')).sort(), ['demo-1.0.0.tar.gz', 'manifest.json', 'manifest.json.asc', 'tree.json']);
     const promote = tide(cwd, 'release', 'promote', '--app', 'demo', '--channel', 'stable', '--version', '1.0.0', ...key, '--rollout', '50%', '--expires', '10d', '--json');
     assert.is(promote.code, 0, promote.stderr);
     const pointer = JSON.parse(promote.stdout).pointer;
@@ -41,7 +41,7 @@ test('keygen, build, promote, revoke, publish and status work end to end', async
     mkdirSync(join(cwd, 'mirror-b'));
     const publish = tide(cwd, 'release', 'publish', 'mirror-a', pathToFileURL(join(cwd, 'mirror-b')).href, '--json');
     assert.is(publish.code, 0, publish.stderr);
-    assert.equal(JSON.parse(publish.stdout).map((m: { copied: unknown[] }) => m.copied.length), [7, 7]);
+    assert.equal(JSON.parse(publish.stdout).map((m: { copied: unknown[] }) => m.copied.length), [10, 10], '7 files, tree.json and 2 objects');
     const statusArgs = ['release', 'status', '--mirror', 'mirror-a', '--mirror', 'mirror-b', '--key', 'keys/demo-release.pub.asc', '--json'];
     const inSync = tide(cwd, ...statusArgs);
     assert.is(inSync.code, 0, inSync.stdout + inSync.stderr);

@@ -43,15 +43,28 @@ test('honours a systemctl argv prefix', async () => {
 test('restartUnit runs systemctl restart and reports success', async () => {
   const runner = fakeRunner(() => ({}));
   const outcome = await restartUnit(runner, 'demo.service');
-  assert.equal(runner.calls, [['systemctl', 'restart', 'demo.service']]);
+  // The failed state is reset first: a unit that crash-looped would refuse the start.
+  assert.equal(runner.calls, [['systemctl', 'reset-failed', 'demo.service'], ['systemctl', 'restart', 'demo.service']]);
   assert.equal(outcome, { ok: true, detail: 'ran systemctl restart demo.service' });
 });
 
-test('a failed restart says what the command said, without throwing', async () => {
-  const runner = fakeRunner(() => ({ code: 1, stderr: 'Job for demo.service failed.\n' }));
+test('a restart argv with systemctl flags resets with the same flags; any other command is run alone', async () => {
+  const user = fakeRunner(() => ({}));
+  await restartService(user, ['/bin/systemctl', '--user', 'restart', 'a.service', 'b.service']);
+  assert.equal(user.calls[0], ['/bin/systemctl', '--user', 'reset-failed', 'a.service', 'b.service']);
+  const script = fakeRunner(() => ({}));
+  await restartService(script, ['/srv/demo/restart', 'restart', 'x']);
+  assert.equal(script.calls, [['/srv/demo/restart', 'restart', 'x']]);
+});
+
+test('a failed restart says what the command said and the unit\'s own state, without throwing', async () => {
+  const runner = fakeRunner((argv) => argv.includes('show')
+    ? { stdout: 'ActiveState=failed\nResult=start-limit-hit\nNRestarts=5\n' }
+    : argv.includes('restart') ? { code: 1, stderr: 'Job for demo.service failed.\n' } : {});
   const outcome = await restartService(runner, ['systemctl', 'restart', 'demo.service']);
   assert.is(outcome.ok, false);
-  assert.is(outcome.detail, 'systemctl restart demo.service exited 1: Job for demo.service failed.');
+  assert.is(outcome.detail, 'systemctl restart demo.service exited 1: Job for demo.service failed.; demo.service: failed (start-limit-hit, 5 restarts)');
+  assert.equal(runner.calls.at(-1), ['systemctl', 'show', '-p', 'ActiveState,Result,NRestarts', 'demo.service']);
 });
 
 test('a restart that times out is a failure', async () => {

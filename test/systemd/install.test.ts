@@ -3,7 +3,7 @@
 // an operator's config, derives the sandbox paths and app ordering from it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import {
@@ -30,7 +30,10 @@ test('install.sh twice into a DESTDIR leaves exactly the same files', () => {
     const again = installOk(from, root, ['--app-unit', 'demo.service']);
     assert.equal(snapshotTree(root), first);
     assert.not.match(again, /^installed /m, 'the second run rewrote something');
-    assert.match(again, /systemctl enable --now tide-update.timer tide-verify.service/);
+    // tide-verify is enabled for the next boot, never started by install.sh (it would settle a pending update).
+    assert.match(again, /^ {2}systemctl enable tide-verify\.service$/m);
+    assert.match(again, /^ {2}systemctl enable --now tide-update\.timer$/m);
+    assert.not.match(again, /enable --now .*tide-verify/);
     for (const name of shippedUnits) assert.ok(first[`etc/systemd/system/${name}`], name);
     assert.match(first['usr/local/bin/tide'] ?? '', /^file 755 /);
     assert.match(first['etc/tide/keys'] ?? '', /^dir 755$/);
@@ -56,6 +59,8 @@ test('never overwrites an edited config, and follows its paths in the sandbox dr
     const out = installOk(from, root);
     assert.is(readFileSync(config, 'utf8'), edited);
     assert.match(out, /kept .*tide\.toml/);
+    // A [[link]] directory that does not exist yet is created: systemd skips a missing ReadWritePaths=.
+    assert.ok(existsSync(join(root, 'opt/demo/bin')), 'the new link directory was not created');
     for (const service of shippedServices) {
       const rw = listOf(readUnit(unitsIn(root), service), 'Service', 'ReadWritePaths');
       assert.ok(rw.includes('/var/lib/tide'), `${service}: ${rw}`);
@@ -83,6 +88,60 @@ test('orders tide-verify after the app unit named in the config, with Wants/Afte
     const again = readUnit(unitsIn(root), 'tide-verify.service');
     assert.ok(listOf(again, 'Unit', 'After').includes('shop.service'), 'a bare name gets .service');
     assert.not.ok(listOf(again, 'Unit', 'After').includes('demo.service'));
+  } finally {
+    work.cleanup();
+  }
+});
+
+/** A PATH of every command of /usr/bin and /usr/sbin but npm, npx and corepack: a host with node alone. */
+function pathWithoutNpm(dir: string): string {
+  mkdirSync(dir);
+  for (const from of ['/usr/bin', '/usr/sbin']) {
+    for (const name of readdirSync(from)) {
+      if (['npm', 'npx', 'corepack'].includes(name) || existsSync(join(dir, name))) continue;
+      symlinkSync(join(from, name), join(dir, name));
+    }
+  }
+  return dir;
+}
+
+test('installs on a host with node and no npm: the production dependencies, found by walking package.json', () => {
+  const work = tempDir();
+  try {
+    const from = copyCheckout(join(work.path, 'checkout'));
+    const root = join(work.path, 'root');
+    const result = run('sh', [join(from, 'scripts', 'install.sh')], { DESTDIR: root, PATH: pathWithoutNpm(join(work.path, 'bin')) });
+    assert.is(result.status, 0, result.stderr);
+    const installed = readdirSync(join(root, 'usr/local/lib/tide/node_modules'));
+    for (const dependency of ['openpgp', 'zod', 'smol-toml', 'got', 'proper-lockfile']) assert.ok(installed.includes(dependency), `${dependency} missing: ${installed}`);
+    for (const devDependency of ['typescript', 'uvu', 'marked']) assert.not.ok(installed.includes(devDependency), `${devDependency} installed`);
+    // A missing production dependency is named, and nothing is installed.
+    rmSync(join(from, 'node_modules', 'zod'), { recursive: true });
+    const broken = run('sh', [join(from, 'scripts', 'install.sh')], { DESTDIR: join(work.path, 'root2') });
+    assert.is(broken.status, 1);
+    assert.match(broken.stderr, /production dependencies are missing in .*node_modules/);
+    assert.match(broken.stderr, /zod \(needed by tide\)/);
+    assert.not.ok(existsSync(join(work.path, 'root2', 'usr/local/lib/tide')));
+  } finally {
+    work.cleanup();
+  }
+});
+
+test('the drop-ins: a check of the writable paths before every start, tide-update after the app (After= only)', () => {
+  const work = tempDir();
+  try {
+    const from = copyCheckout(join(work.path, 'checkout'));
+    const root = join(work.path, 'root');
+    installOk(from, root, ['--app-unit', 'demo.service']);
+    for (const service of shippedServices) {
+      const pre = listOf(readUnit(unitsIn(root), service), 'Service', 'ExecStartPre');
+      assert.ok(pre.some((line) => line.endsWith('/usr/local/lib/tide/systemd/check-writable.mjs')), `${service}: ${pre}`);
+    }
+    const update = readUnit(unitsIn(root), 'tide-update.service');
+    assert.ok(listOf(update, 'Unit', 'After').includes('demo.service'));
+    assert.ok(listOf(update, 'Unit', 'After').includes('nginx.service'));
+    assert.not.ok(listOf(update, 'Unit', 'Wants').includes('demo.service'), 'an update must not start the app');
+    assert.ok(existsSync(join(root, 'usr/local/lib/tide/systemd/check-writable.mjs')));
   } finally {
     work.cleanup();
   }
