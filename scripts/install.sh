@@ -2,7 +2,8 @@
 # Install tide on a host from a checkout, offline and idempotently:
 #   <prefix>/lib/tide            the built package with its production dependencies and docs/
 #   <prefix>/bin/tide            a wrapper that runs it with this host's node
-#   /etc/systemd/system/         tide-update.service, tide-update.timer, tide-verify.service
+#   /etc/systemd/system/         tide-update.service, tide-update.timer, tide-verify.service,
+#                                tide-reconcile.service, tide-reconcile.timer
 #                                and drop-ins derived from the config (ReadWritePaths, app ordering)
 #   /etc/tide/tide.toml          the example config, only when there is none yet
 #   /etc/tide/keys, /var/lib/tide
@@ -194,7 +195,7 @@ WRAPPER
 
 install_units() {
   mkdir -p "$units"
-  for unit in tide-update.service tide-update.timer tide-verify.service; do
+  for unit in tide-update.service tide-update.timer tide-verify.service tide-reconcile.service tide-reconcile.timer; do
     sed -e "s|/usr/local/bin/tide|$prefix/bin/tide|g" -e "s|/usr/local/lib/tide|$prefix/lib/tide|g" \
       "$checkout/systemd/$unit" >"$work/$unit"
     put "$work/$unit" "$units/$unit" 0644
@@ -227,6 +228,7 @@ read_config() {
     const argv = restartArgv(config) ?? [];
     const unit = config.service.unit ?? (argv[0] === "systemctl" && argv[1] === "restart" ? argv[2] : undefined);
     if (unit) console.log("unit " + unit);
+    console.log("containers " + config.container.length);
   ' "$lib" "$config"
 }
 
@@ -255,10 +257,12 @@ install_dropins() {
       esac
     done
   } >"$work/paths.conf"
-  for service in tide-update.service tide-verify.service; do
+  for service in tide-update.service tide-verify.service tide-reconcile.service; do
     mkdir -p "$units/$service.d"
     put "$work/paths.conf" "$units/$service.d/paths.conf" 0644
   done
+  containers=$(echo "$facts" | sed -n 's/^containers //p' | head -n 1)
+  case "$containers" in ''|*[!0-9]*) containers=0 ;; esac
   [ -n "$app_unit" ] || app_unit=$(echo "$facts" | sed -n 's/^unit //p' | head -n 1)
   install_app_dropin
 }
@@ -292,11 +296,17 @@ enable_units() {
     systemctl enable tide-verify.service
     systemctl enable --now tide-update.timer
     say "enabled tide-verify.service (runs at boot) and started tide-update.timer"
+    # The reconciler only has work when the config runs containers.
+    if [ "${containers:-0}" -gt 0 ]; then
+      systemctl enable --now tide-reconcile.timer
+      say "started tide-reconcile.timer (the config has ${containers} container(s))"
+    fi
   else
     say "systemd not running here (or DESTDIR/--no-enable given); on the host run:"
     say "  systemctl daemon-reload"
     say "  systemctl enable tide-verify.service"
     say "  systemctl enable --now tide-update.timer"
+    if [ "${containers:-0}" -gt 0 ]; then say "  systemctl enable --now tide-reconcile.timer"; fi
   fi
 }
 
