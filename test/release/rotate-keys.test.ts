@@ -113,6 +113,8 @@ test('export writes one tar of mirror-tree paths; it refuses what a host would r
   assert.equal(members, [
     'keys/root.2.json', 'keys/root.2.json.asc', 'revocations.json', 'revocations.json.asc', 'channels/stable.json', 'channels/stable.json.asc',
     'releases/1.0.0/manifest.json', 'releases/1.0.0/manifest.json.asc', 'releases/1.0.0/demo-1.0.0.tar.gz',
+    // The tree is exported (the host checks the bundle against it); its objects are not: an export installs from the bundle.
+    'releases/1.0.0/tree.json',
   ]);
   await rejectsWithCode(exportChannel({ tree, app: 'demo', channel: 'beta', out, now }), 'usage');
   await rejectsWithCode(exportChannel({ tree, app: 'demo', channel: 'stable', out, now: new Date(now.getTime() + 31 * day) }), 'expired');
