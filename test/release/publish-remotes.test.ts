@@ -68,15 +68,19 @@ test('git: one commit per publish, pushed to the branch; a checkout of it is a v
     mkdirSync(stale);
     const first = await tide(tmp.path, ['release', 'publish', '--tree', t.tree, mirror, stale]);
     assert.is(first.code, 0, first.stdout + first.stderr);
-    assert.match(first.stdout, /copied 5 file\(s\), 0 unchanged, pushed commit [0-9a-f]{12}/);
+    // The release's files: bundle, tree.json, manifest and its signature, the pointer and its signature, and the tree's objects.
     const files = git(['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'pages']).trim().split('\n');
-    assert.equal(files, ['channels/stable.json', 'channels/stable.json.asc', 'releases/1.0.0/demo-1.0.0.tar.gz', 'releases/1.0.0/manifest.json', 'releases/1.0.0/manifest.json.asc']);
+    const objects = files.filter((f) => f.startsWith('objects/'));
+    assert.ok(objects.length > 0 && objects.every((f) => /^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz$/.test(f)), files.join(', '));
+    assert.equal(files.filter((f) => !f.startsWith('objects/')), ['channels/stable.json', 'channels/stable.json.asc', 'releases/1.0.0/demo-1.0.0.tar.gz', 'releases/1.0.0/manifest.json', 'releases/1.0.0/manifest.json.asc', 'releases/1.0.0/tree.json']);
+    const fileCount = files.length;
+    assert.match(first.stdout, new RegExp(`copied ${fileCount} file\\(s\\), 0 unchanged, pushed commit [0-9a-f]{12}`));
     assert.is(git(['--git-dir', remote, 'show', 'pages:channels/stable.json']), readFileSync(join(t.tree, 'channels', 'stable.json'), 'utf8'));
 
     // Nothing new: no commit.
     const again = await tide(tmp.path, ['release', 'publish', '--tree', t.tree, mirror]);
     assert.is(again.code, 0, again.stderr);
-    assert.match(again.stdout, /copied 0 file\(s\), 5 unchanged, nothing to commit/);
+    assert.match(again.stdout, new RegExp(`copied 0 file\\(s\\), ${fileCount} unchanged, nothing to commit`));
     assert.is(git(['--git-dir', remote, 'rev-list', '--count', 'pages']).trim(), '1');
 
     // The next release: its files and the pointer naming it arrive in one commit, one ref update.
@@ -84,7 +88,8 @@ test('git: one commit per publish, pushed to the branch; a checkout of it is a v
     const next = await tide(tmp.path, ['release', 'publish', '--tree', t.tree, mirror]);
     assert.is(next.code, 0, next.stderr);
     const changed = git(['--git-dir', remote, 'show', '--name-only', '--format=', 'pages']).trim().split('\n').sort();
-    assert.equal(changed, ['channels/stable.json', 'channels/stable.json.asc', 'releases/1.1.0/demo-1.1.0.tar.gz', 'releases/1.1.0/manifest.json', 'releases/1.1.0/manifest.json.asc']);
+    assert.ok(changed.some((f) => f.startsWith('objects/')), `the changed files' objects: ${changed.join(', ')}`);
+    assert.equal(changed.filter((f) => !f.startsWith('objects/')), ['channels/stable.json', 'channels/stable.json.asc', 'releases/1.1.0/demo-1.1.0.tar.gz', 'releases/1.1.0/manifest.json', 'releases/1.1.0/manifest.json.asc', 'releases/1.1.0/tree.json']);
 
     // What a raw-URL reader sees: the branch's files. Valid for a host.
     const checkout = join(tmp.path, 'checkout');
@@ -138,10 +143,16 @@ test('S3: artifacts, manifests, then pointers, one object each; the bucket serve
     const publish = () => tide(tmp.path, ['release', 'publish', '--tree', t.tree, '--s3-endpoint', endpoint, 's3://mirror/demo'], s3Env);
     const first = await publish();
     assert.is(first.code, 0, first.stdout + first.stderr);
-    assert.equal(created, [
-      'demo/releases/1.0.0/demo-1.0.0.tar.gz', 'demo/releases/1.0.0/manifest.json.asc', 'demo/releases/1.0.0/manifest.json',
+    // Objects and artifacts first, then the manifest (signature before document), the pointer last.
+    const uploadedObjects = created.filter((key) => key.startsWith('demo/objects/'));
+    assert.ok(uploadedObjects.length > 0, created.join(', '));
+    const lastObject = Math.max(...uploadedObjects.map((key) => created.indexOf(key)));
+    assert.ok(lastObject < created.indexOf('demo/releases/1.0.0/manifest.json.asc'), created.join(', '));
+    assert.equal(created.filter((key) => !key.startsWith('demo/objects/')), [
+      'demo/releases/1.0.0/demo-1.0.0.tar.gz', 'demo/releases/1.0.0/tree.json', 'demo/releases/1.0.0/manifest.json.asc', 'demo/releases/1.0.0/manifest.json',
       'demo/channels/stable.json.asc', 'demo/channels/stable.json',
     ]);
+    const uploadedCount = created.length;
     const status = await t.status(`${endpoint}/mirror/demo`);
     assert.is(status.code, 0, status.stdout + status.stderr);
     assert.match(status.stdout, /stable\s+1\.0\.0\s+1\s+valid/);
@@ -150,7 +161,7 @@ test('S3: artifacts, manifests, then pointers, one object each; the bucket serve
     created.length = 0;
     const again = await publish();
     assert.is(again.code, 0, again.stderr);
-    assert.match(again.stdout, /copied 0 file\(s\), 5 unchanged/);
+    assert.match(again.stdout, new RegExp(`copied 0 file\\(s\\), ${uploadedCount} unchanged`));
     assert.equal(created, []);
 
     // The next release: its files first, the pointer last.
