@@ -59,7 +59,8 @@ async function checkPodmanState(deps: ContainerSwapDeps, version: string): Promi
 export async function reconcileStages(deps: ContainerSwapDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const version = readVersionLink(deps.layout.current);
   const report: ReconcileReport = { version, actions: [], failures: [] };
-  if (version === null) return report;
+  // A host with no [[container]] never needs podman (it may not even have it installed).
+  if (version === null || deps.stages.every((s) => s.containers.length === 0)) return report;
   await checkPodmanState(deps, version);
   recordContainers(deps, version);
   for (const [index, stage] of deps.stages.entries()) {

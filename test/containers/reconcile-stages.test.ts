@@ -124,4 +124,20 @@ test('the reconciler (no gateEvery) adopts running containers and waits only aft
   }
 });
 
+test('a host with no [[container]] reconciles without running podman (it may not have podman at all)', async () => {
+  const tmp = tempDir();
+  try {
+    const layout = layoutFor(join(tmp.path, 'state'));
+    mkdirSync(layout.versionDir('1.0.0'), { recursive: true });
+    symlinkSync(join('versions', '1.0.0'), layout.current);
+    const noPodman = new Proxy({} as Podman, { get: (_t, call) => () => { throw new Error(`podman ${String(call)} was run`); } });
+    const stages = planStages({ container: [], health: { probe: [], timeout: 1_000 } as never, stage: [] });
+    const swap = createContainerSwap({ podman: noPodman, layout, logger: silentLogger, app: 'demo', stages, keep: 1, leaving: () => null, gate: async () => verdict(true, 'ok'), healState: false, podmanArgv: ['podman'] });
+    const report = await swap.reconcile({ retryFirstForMs: 1_000, gateEvery: true });
+    assert.equal(report, { version: '1.0.0', actions: [], failures: [] });
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test.run();

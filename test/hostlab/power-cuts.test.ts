@@ -45,7 +45,13 @@ async function updateHeldAt(hangAt: string): Promise<void> {
 
 /** What must hold after any power cut and boot: settled, one version everywhere, tide status fine. */
 async function assertSettled(expected: string[]): Promise<string> {
-  assert.is(await host.machine.waitBooted(), 'running', 'tide-verify left the system degraded');
+  const state = await host.machine.waitBooted();
+  if (state !== 'running') {
+    // Name the unit that failed and what it said, so a degraded boot explains itself.
+    const failed = (await host.machine.run(['systemctl', '--failed', '--no-legend', '--plain'])).stdout.trim();
+    const journal = (await host.machine.run(['journalctl', '-b', '-u', 'tide-verify.service', '-o', 'cat', '--no-pager', '-n', '30'])).stdout;
+    assert.unreachable(`the system is ${state} after the boot; failed units: ${failed || 'none'}\n${journal}`);
+  }
   assert.is(host.marker(), null, 'a marker is left after tide-verify.service');
   const status = await host.status();
   assert.is(status.pending, null);
