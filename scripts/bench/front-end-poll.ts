@@ -69,3 +69,11 @@ export function outageMs(answers: PollAnswer[]): number {
   if (since !== undefined) throw new Error('the front end was still down when polling stopped');
   return total;
 }
+
+/** From the restart of the broken version to the old one answering again through nginx. */
+export function rollbackLatency(answers: PollAnswer[], restartAt: number, oldBody: string): number {
+  const down = answers.findIndex((a) => a.at >= restartAt && !a.ok);
+  const back = answers.findIndex((a, i) => i > down && a.ok && a.body === oldBody);
+  if (down < 0 || back < 0) throw new Error('the front end never went down and came back during the rollback');
+  return answers[back]!.at - restartAt;
+}

@@ -6,11 +6,11 @@ import { spawn } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createHostFixture, type HostFixture } from '../../test/helpers/host-fixture.js';
-import { outageMs, pollFrontEnd, type PollAnswer } from './front-end-poll.js';
+import { outageMs, pollFrontEnd, rollbackLatency } from './front-end-poll.js';
 import { benchNoop } from './noop-bench.js';
 import { expectCode, runTide } from './run-tide.js';
 import { benchStatusStartup } from './startup-bench.js';
-import { ratioOf, summarize, type Figure } from './report.js';
+import { rollbackFigure, swapFigure, type Figure } from './report.js';
 
 export interface HostBenchOptions {
   rollbackRuns: number;
@@ -32,13 +32,6 @@ function restartedAt(stderr: string, version: string): number {
   throw new Error(`tide's log has no restart of ${version}`);
 }
 
-/** From the restart of the broken version to the old one answering again through nginx. */
-function rollbackLatency(answers: PollAnswer[], restartAt: number, oldBody: string): number {
-  const down = answers.findIndex((a) => a.at >= restartAt && !a.ok);
-  const back = answers.findIndex((a, i) => i > down && a.ok && a.body === oldBody);
-  if (down < 0 || back < 0) throw new Error('the front end never went down and came back during the rollback');
-  return answers[back]!.at - restartAt;
-}
 
 async function benchRollback(host: HostFixture, options: HostBenchOptions, good: string): Promise<Figure> {
   const samples: number[] = [];
@@ -52,15 +45,11 @@ async function benchRollback(host: HostFixture, options: HostBenchOptions, good:
     samples.push(rollbackLatency(answers, restartedAt(update.stderr, broken), `demo ${good}`));
     options.log(`  rollback ${run + 1}/${options.rollbackRuns}: ${Math.round(samples.at(-1)!)} ms`);
   }
-  const tide = summarize(samples);
-  return {
-    name: 'rollback: restart of a version that dies at start → old version answers through nginx',
-    unit: 'ms',
-    tide,
-    target: '≤ 10 s',
-    met: tide.median <= 10_000,
-    note: 'default probe settings: interval 2s, dead-at-start after 3 intervals',
-  };
+  return rollbackFigure(
+    'rollback: restart of a version that dies at start → old version answers through nginx',
+    samples,
+    'default probe settings: interval 2s, dead-at-start after 3 intervals',
+  );
 }
 
 /** The service's own restart, run alone (the restart script), seen by the same client. */
@@ -90,20 +79,7 @@ async function benchSwap(host: HostFixture, options: HostBenchOptions, firstGood
     current = next;
     options.log(`  swap ${run + 1}/${options.swapRuns}: tide ${tideSamples.at(-1)} ms down, restart alone ${aloneSamples.at(-1)} ms`);
   }
-  const tide = summarize(tideSamples);
-  const alone = summarize(aloneSamples);
-  return {
-    current,
-    figure: {
-      name: 'swap downtime of a good update, client polling every 10 ms',
-      unit: 'ms',
-      tide,
-      baseline: { label: 'the restart script alone', ...alone },
-      ratio: ratioOf(tide, alone),
-      target: '≤ restart alone + 100 ms',
-      met: tide.median <= alone.median + 100,
-    },
-  };
+  return { current, figure: swapFigure('swap downtime of a good update, client polling every 10 ms', 'the restart script alone', tideSamples, aloneSamples) };
 }
 
 export async function benchHost(options: HostBenchOptions): Promise<Figure[]> {

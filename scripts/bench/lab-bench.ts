@@ -7,8 +7,8 @@
 // `systemctl restart demo.service` alone seen by the same client.
 import { setTimeout as delay } from 'node:timers/promises';
 import { createDemoHost, type DemoHost } from '../../test/hostlab/demo-host.js';
-import { outageMs, pollFrontEnd, type PollAnswer } from './front-end-poll.js';
-import { ratioOf, summarize, type Figure } from './report.js';
+import { outageMs, pollFrontEnd, rollbackLatency } from './front-end-poll.js';
+import { rollbackFigure, swapFigure, type Figure } from './report.js';
 
 export interface LabBenchOptions {
   rollbackRuns: number;
@@ -25,12 +25,6 @@ async function restartedAt(host: DemoHost, version: string): Promise<number> {
   return Date.parse(line.time as string);
 }
 
-function rollbackLatency(answers: PollAnswer[], restartAt: number, oldBody: string): number {
-  const down = answers.findIndex((a) => a.at >= restartAt && !a.ok);
-  const back = answers.findIndex((a, i) => i > down && a.ok && a.body === oldBody);
-  if (down < 0 || back < 0) throw new Error('the API never went down and came back during the rollback');
-  return answers[back]!.at - restartAt;
-}
 
 async function updateThroughUnit(host: DemoHost, expected: number, what: string): Promise<void> {
   const run = await host.startUnit('tide-update.service');
@@ -48,15 +42,11 @@ async function benchRollback(host: DemoHost, o: LabBenchOptions, api: string, go
     samples.push(rollbackLatency(answers, await restartedAt(host, broken), `demo ${good}`));
     o.log(`  lab rollback ${run + 1}/${o.rollbackRuns}: ${Math.round(samples.at(-1)!)} ms`);
   }
-  const tide = summarize(samples);
-  return {
-    name: 'lab: rollback through tide-update.service, demo.service Restart=on-failure dies at start → old version answers',
-    unit: 'ms',
-    tide,
-    target: '≤ 10 s',
-    met: tide.median <= 10_000,
-    note: 'systemd-nspawn machine; the unit probe sees the crash loop, reset-failed lets the old version start',
-  };
+  return rollbackFigure(
+    'lab: rollback through tide-update.service, demo.service Restart=on-failure dies at start → old version answers',
+    samples,
+    'systemd-nspawn machine; the unit probe sees the crash loop, reset-failed lets the old version start',
+  );
 }
 
 async function restartAlone(host: DemoHost, api: string, version: string): Promise<number> {
@@ -82,17 +72,7 @@ async function benchSwap(host: DemoHost, o: LabBenchOptions, api: string, firstG
     current = next;
     o.log(`  lab swap ${run + 1}/${o.swapRuns}: tide ${tideSamples.at(-1)} ms down, systemctl restart alone ${aloneSamples.at(-1)} ms`);
   }
-  const tide = summarize(tideSamples);
-  const alone = summarize(aloneSamples);
-  return {
-    name: 'lab: swap downtime of a good update through tide-update.service, client polling every 10 ms',
-    unit: 'ms',
-    tide,
-    baseline: { label: 'systemctl restart demo.service alone', ...alone },
-    ratio: ratioOf(tide, alone),
-    target: '≤ restart alone + 100 ms',
-    met: tide.median <= alone.median + 100,
-  };
+  return swapFigure('lab: swap downtime of a good update through tide-update.service, client polling every 10 ms', 'systemctl restart demo.service alone', tideSamples, aloneSamples);
 }
 
 export async function benchLab(o: LabBenchOptions): Promise<Figure[]> {

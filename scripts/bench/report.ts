@@ -36,6 +36,25 @@ export function ratioOf(tide: Summary, baseline: Summary): number {
   return baseline.median === 0 ? Number.POSITIVE_INFINITY : tide.median / baseline.median;
 }
 
+/** A rollback is over within 10 s of the broken version's restart. */
+export function rollbackFigure(name: string, samples: number[], note: string): Figure {
+  const tide = summarize(samples);
+  return { name, unit: 'ms', tide, target: '≤ 10 s', met: tide.median <= 10_000, note };
+}
+
+/** A swap costs the service at most 100 ms more downtime than its own restart, measured by the same client. */
+export function swapFigure(name: string, baselineLabel: string, tideSamples: number[], aloneSamples: number[]): Figure {
+  const tide = summarize(tideSamples);
+  const alone = summarize(aloneSamples);
+  return {
+    name, unit: 'ms', tide,
+    baseline: { label: baselineLabel, ...alone },
+    ratio: ratioOf(tide, alone),
+    target: '≤ restart alone + 100 ms',
+    met: tide.median <= alone.median + 100,
+  };
+}
+
 function number(value: number, unit: Figure['unit']): string {
   if (unit === 'ms') return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`;
   if (unit === 'MB') return `${value.toFixed(1)} MB`;
