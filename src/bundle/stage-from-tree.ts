@@ -5,11 +5,13 @@
 // is never reused; the rest are fetched as objects, several at once, each inflated no
 // further than its entry's size and checked against its sha256 before the tree can
 // count. Entries were checked by the bundle policy when the tree was parsed; the
-// staged tree is compared with tree.json before it may become a version. On any
-// failure the staging directory is removed and the caller falls back to the bundle.
+// staged tree is compared with tree.json before it may become a version. Nothing is
+// fsynced here: the caller syncs the staging directory's filesystem once, before the
+// rename that makes it a version (as for a staging from the bundle). On any failure
+// the staging directory is removed and the caller falls back to the bundle.
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, chown, copyFile, lchown, lstat, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +27,7 @@ import type { DeltaPlan } from './delta-plan.js';
 import { createStagingDir } from './extract.js';
 import { objectPath, type CheckedTree, type CheckedTreeEntry } from './tree-document.js';
 import { checkStagedTree } from './check-staged-tree.js';
+import { copyKeptFiles } from './kept-file-pool.js';
 
 type Owner = { uid: number; gid: number };
 
@@ -40,6 +43,8 @@ export interface TreeStagingOptions {
   signal?: AbortSignal;
   /** Objects fetched at once (default limits.objectFetchesAtOnce). */
   fetchesAtOnce?: number;
+  /** Threads copying kept files (default limits.keptFileCopyThreads). */
+  copyThreads?: number;
 }
 
 export interface TreeStagingResult {
@@ -55,11 +60,6 @@ export interface TreeStagingResult {
 
 // O_EXCL refuses anything already there (a symlink included); O_NOFOLLOW is the belt to its braces.
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-// A copy that is a reflink where the filesystem can (btrfs, xfs), a plain copy elsewhere; never over anything.
-const COPY_FLAGS = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-
-const HASH_READ_BYTES = 256 * 1024;
-
 /** gzip's worst case is a few bytes per 16 KiB block over the data; anything beyond is not an honest object. */
 export const maxObjectBytes = (size: number): number => size + Math.ceil(size / 256) + 1024;
 
@@ -98,60 +98,52 @@ class TreeStaging {
     if (this.o.owner) await lchown(target, this.o.owner.uid, this.o.owner.gid);
   }
 
-  async file(entry: CheckedTreeEntry): Promise<void> {
-    this.o.signal?.throwIfAborted();
-    await this.directory(posix.dirname(entry.path));
-    const target = join(this.o.stagingDir, entry.path);
-    const keptPath = this.o.plan.reusable.get(entry.sha256!);
-    if (keptPath === undefined || !(await this.copyKept(entry, keptPath, target))) await this.fetchObject(entry, target);
-    this.written.set(entry.path, entry.sha256!);
-  }
-
-  /** The kept file's bytes, only when the copy holds exactly the bytes the new tree names. */
-  private async copyKept(entry: CheckedTreeEntry, keptPath: string, target: string): Promise<boolean> {
-    const source = join(this.o.plan.from.dir, keptPath);
-    const stats = await lstat(source).catch(() => undefined);
-    if (!stats?.isFile() || stats.size !== entry.size) return this.edited(keptPath, 'it is not the regular file of that size it was');
-    await copyFile(source, target, COPY_FLAGS);
-    const copied = await this.digestAndSync(target);
-    if (copied.size !== entry.size || copied.sha256 !== entry.sha256) {
-      await rm(target, { force: true });
-      return this.edited(keptPath, `its sha256 is ${copied.sha256} now`);
-    }
-    // The mode the tree says, whatever the kept file's is now.
-    await chmod(target, entry.mode);
-    if (this.o.owner) await chown(target, this.o.owner.uid, this.o.owner.gid);
-    this.result.reusedBytes += entry.size;
-    this.result.reusedFiles += 1;
-    return true;
-  }
-
-  // Reused read buffers: hashing the copies makes no garbage, so memory stays flat in tree size.
-  private readonly buffers: Buffer[] = [];
-
-  /** The copy's sha256, and its data on the disk (crash safety), while the other lanes copy and fetch. */
-  private async digestAndSync(path: string): Promise<{ size: number; sha256: string }> {
-    const buffer = this.buffers.pop() ?? Buffer.allocUnsafeSlow(HASH_READ_BYTES);
-    const hash = createHash('sha256');
-    let size = 0;
-    const handle = await open(path, 'r');
-    try {
-      for (let read = (await handle.read(buffer, 0, buffer.length, null)).bytesRead; read > 0; read = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) {
-        hash.update(buffer.subarray(0, read));
-        size += read;
+  /** Every kept file the tree can reuse, copied in the copy threads; the others (and the edited ones) fetched meanwhile. */
+  async files(entries: readonly CheckedTreeEntry[]): Promise<void> {
+    await Promise.all(entries.map((entry) => this.directory(posix.dirname(entry.path))));
+    const { reusable, from } = this.o.plan;
+    const kept = entries.filter((entry) => reusable.has(entry.sha256!));
+    const others = entries.filter((entry) => !reusable.has(entry.sha256!));
+    const copies = copyKeptFiles(
+      kept.map((entry) => ({ source: join(from.dir, reusable.get(entry.sha256!)!), target: this.target(entry), size: entry.size, sha256: entry.sha256!, mode: entry.mode })),
+      { threads: this.o.copyThreads ?? limits.keptFileCopyThreads, umask: this.umask, owner: this.o.owner, signal: this.o.signal },
+    );
+    const fetches = this.fetchAll(others);
+    // Both quiet before either's failure is thrown: the staging directory is removed next.
+    const [copied, fetched] = await Promise.allSettled([copies, fetches]);
+    if (copied.status === 'rejected') throw copied.reason;
+    if (fetched.status === 'rejected') throw fetched.reason;
+    const whys = copied.value;
+    const edited: CheckedTreeEntry[] = [];
+    kept.forEach((entry, i) => {
+      const why = whys[i];
+      if (why !== undefined) {
+        this.edited(reusable.get(entry.sha256!)!, why);
+        edited.push(entry);
+        return;
       }
-      await handle.datasync();
-    } finally {
-      await handle.close();
-      this.buffers.push(buffer);
-    }
-    return { size, sha256: hash.digest('hex') };
+      this.result.reusedBytes += entry.size;
+      this.result.reusedFiles += 1;
+      this.written.set(entry.path, entry.sha256!);
+    });
+    await this.fetchAll(edited);
   }
 
-  private edited(keptPath: string, why: string): false {
+  private target(entry: CheckedTreeEntry): string {
+    return join(this.o.stagingDir, entry.path);
+  }
+
+  private fetchAll(entries: readonly CheckedTreeEntry[]): Promise<void> {
+    return runPooled(entries, this.o.fetchesAtOnce ?? limits.objectFetchesAtOnce, async (entry) => {
+      this.o.signal?.throwIfAborted();
+      await this.fetchObject(entry, this.target(entry));
+      this.written.set(entry.path, entry.sha256!);
+    });
+  }
+
+  private edited(keptPath: string, why: string): void {
     this.result.editedFiles += 1;
     this.logger.log('warn', { event: 'stage', message: `not reusing ${keptPath} of ${this.o.plan.from.version}: ${why}; fetching it`, entry: keptPath });
-    return false;
   }
 
   /** The object from the first mirror whose bytes inflate to exactly the entry's. */
@@ -166,8 +158,6 @@ class TreeStaging {
           this.result.fetchedObjects += 1;
           if ((entry.mode & this.umask) !== 0) await handle.chmod(entry.mode);
           if (this.o.owner) await handle.chown(this.o.owner.uid, this.o.owner.gid);
-          // Crash safety: on the disk before staging ends, while the next objects are still coming in.
-          await handle.datasync();
           return;
         } catch (err) {
           // Not a mirror's fault (a full disk, a bug): another mirror will not help.
@@ -270,7 +260,7 @@ export async function stageFromTree(o: TreeStagingOptions): Promise<TreeStagingR
       else if (entry.kind === 'symlink') await staging.symlink(entry);
       else files.push(entry);
     }
-    await runPooled(files, o.fetchesAtOnce ?? limits.objectFetchesAtOnce, (entry) => staging.file(entry));
+    await staging.files(files);
     await checkStagedTree(o.stagingDir, o.tree, staging.written);
     return staging.result;
   } catch (err) {
