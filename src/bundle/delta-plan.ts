@@ -6,32 +6,35 @@
 import { limits } from '../limits.js';
 import type { CheckedTree } from './tree-document.js';
 
+/** What staging needs of a kept version's verified tree: only where each content lies (its entries are not kept). */
 export interface KeptTree {
   version: string;
   /** The version's directory: versions/<version>. */
   dir: string;
-  tree: CheckedTree;
+  /** sha256 -> the first path holding those bytes. */
+  files: ReadonlyMap<string, string>;
 }
 
 export interface DeltaPlan {
   from: KeptTree;
   /** sha256 -> the kept version's path holding those bytes. */
-  reusable: Map<string, string>;
+  reusable: ReadonlyMap<string, string>;
   /** Bytes of the new tree's files that a kept file holds, and that must be fetched. */
   reusedBytes: number;
   fetchBytes: number;
 }
 
-function filesBySha(tree: CheckedTree): Map<string, string> {
-  const found = new Map<string, string>();
+/** A kept version's tree as staging uses it. */
+export function keptTreeOf(version: string, dir: string, tree: CheckedTree): KeptTree {
+  const files = new Map<string, string>();
   for (const entry of tree.entries) {
-    if (entry.kind === 'file' && entry.sha256 && !found.has(entry.sha256)) found.set(entry.sha256, entry.path);
+    if (entry.kind === 'file' && entry.sha256 && !files.has(entry.sha256)) files.set(entry.sha256, entry.path);
   }
-  return found;
+  return { version, dir, files };
 }
 
 function planFrom(target: CheckedTree, kept: KeptTree): DeltaPlan {
-  const reusable = filesBySha(kept.tree);
+  const reusable = kept.files;
   let reusedBytes = 0;
   let fetchBytes = 0;
   for (const entry of target.entries) {

@@ -14,7 +14,7 @@ import type { Layout } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
 import type { MachineContext } from '../machine/context.js';
-import { planDelta, type KeptTree } from './delta-plan.js';
+import { keptTreeOf, planDelta, type KeptTree } from './delta-plan.js';
 import { stageFromTree } from './stage-from-tree.js';
 import { parseTreeDocument, type CheckedTree } from './tree-document.js';
 
@@ -87,7 +87,7 @@ export async function readKeptTrees(layout: Layout, versions: readonly string[])
       const artifact = treeArtifactOf(manifest);
       if (manifest.version !== version || !artifact || !(await matches(join(dir, artifact.path), artifact))) continue;
       const tree = parseTreeDocument(readFileSync(join(dir, artifact.path)), { app: manifest.app, version, maxUnpacked: Number.MAX_SAFE_INTEGER });
-      kept.push({ version, dir: layout.versionDir(version), tree });
+      kept.push(keptTreeOf(version, layout.versionDir(version), tree));
     } catch {
       // No kept tree for this version (an older tide installed it, or its files are damaged): not a source.
     }

@@ -66,8 +66,8 @@ export const maxObjectBytes = (size: number): number => size + Math.ceil(size / 
 class TreeStaging {
   private readonly umask = process.umask();
   private readonly directories = new Map<string, Promise<void>>([['.', Promise.resolve()]]);
-  /** sha256 of each file as written here: what the final check compares with tree.json. */
-  readonly written = new Map<string, string>();
+  /** The file entries written here from checked bytes: what the final check wants of each file. */
+  readonly written = new Set<CheckedTreeEntry>();
   readonly result: TreeStagingResult = { fetchedBytes: 0, fetchedObjects: 0, reusedBytes: 0, reusedFiles: 0, editedFiles: 0 };
 
   constructor(private readonly o: TreeStagingOptions) {}
@@ -124,7 +124,7 @@ class TreeStaging {
       }
       this.result.reusedBytes += entry.size;
       this.result.reusedFiles += 1;
-      this.written.set(entry.path, entry.sha256!);
+      this.written.add(entry);
     });
     await this.fetchAll(edited);
   }
@@ -137,7 +137,7 @@ class TreeStaging {
     return runPooled(entries, this.o.fetchesAtOnce ?? limits.objectFetchesAtOnce, async (entry) => {
       this.o.signal?.throwIfAborted();
       await this.fetchObject(entry, this.target(entry));
-      this.written.set(entry.path, entry.sha256!);
+      this.written.add(entry);
     });
   }
 

@@ -187,23 +187,28 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
   }
   const streamed = downloaded.stagingDir;
   let stagingDir: string | undefined;
+  let synced: Promise<unknown> | undefined;
   try {
     stagingDir = streamed ?? (await extractInto(ctx, manifest));
+    // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
+    await rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
+    // Crash safety: the staged files reach the disk before `current` can ever name them (the
+    // rename below waits for it). Every byte of the tree is written by now; the checks that
+    // follow only read it, so the disk writes while they run.
+    synced = ctx.runner.run(['sync', '-f', stagingDir]);
+    synced.catch(() => undefined); // awaited below, or moot once the staging dir is removed
     // SPEC host-layout.md#links: a tree staged from objects must hold the [[link]] targets too.
     if (downloaded.delta) checkLinkTargets(stagingDir, ctx.config.link, manifest.version);
     else await checkBundleAgreesWithTree(stagingDir, downloaded.tree, manifest);
     await ctx.images?.load(manifest);
   } catch (err) {
+    await synced?.catch(() => undefined);
     if (stagingDir) rmSync(stagingDir, { recursive: true, force: true });
     forgetArtifacts(ctx, version);
     throw err;
   }
   reportTransfers(ctx, manifest, downloaded.transfers);
-  // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
-  await rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
-  // Crash safety: the staged files reach the disk before `current` can ever name them.
-  // Their data is already there (the writer fsyncs each file); this is the metadata.
-  await ctx.runner.run(['sync', '-f', stagingDir]);
+  await synced;
   const versionDir = ctx.layout.versionDir(version);
   mkdirSync(ctx.layout.versions, { recursive: true, mode: 0o755 });
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createMirrorClient } from '../../src/mirror/mirror-client.js';
-import { planDelta, type KeptTree } from '../../src/bundle/delta-plan.js';
+import { keptTreeOf, planDelta, type KeptTree } from '../../src/bundle/delta-plan.js';
 import { stageFromTree } from '../../src/bundle/stage-from-tree.js';
 import { checkTreeEntries, objectPath, parseTreeDocument, type CheckedTree, type TreeEntry } from '../../src/bundle/tree-document.js';
 import { exitCodeOf } from '../../src/errors.js';
@@ -39,7 +39,7 @@ function setup(dir: string): Setup {
   const keptTree = treeOf('1.0.0', { 'lib/a.bin': unchanged, 'lib/b.bin': readFileSync(join(keptDir, 'lib', 'b.bin')) });
   const mirror = join(dir, 'mirror');
   putObject(mirror, sha256(changed), gzipSync(changed));
-  return { dir, mirror, mirrorUrl: pathToFileURL(mirror).href, kept: { version: '1.0.0', dir: keptDir, tree: keptTree }, next: treeOf('1.1.0', { 'lib/a.bin': unchanged, 'lib/b.bin': changed }), changed, unchanged };
+  return { dir, mirror, mirrorUrl: pathToFileURL(mirror).href, kept: keptTreeOf('1.0.0', keptDir, keptTree), next: treeOf('1.1.0', { 'lib/a.bin': unchanged, 'lib/b.bin': changed }), changed, unchanged };
 }
 
 function putObject(mirror: string, sha: string, bytes: Buffer): void {
@@ -168,7 +168,7 @@ test('refuses a tree of another app or version, and files past max_unpacked', ()
 test('no plan when the kept version shares too little', () => {
   const a = treeOf('1.0.0', { 'lib/a.bin': randomBytes(10) });
   const b = treeOf('1.1.0', { 'lib/a.bin': randomBytes(10) });
-  assert.is(planDelta(b, [{ version: '1.0.0', dir: '/nowhere', tree: a }]), undefined);
+  assert.is(planDelta(b, [keptTreeOf('1.0.0', '/nowhere', a)]), undefined);
 });
 
 test.run();
