@@ -11,8 +11,6 @@ export const limits = {
   maxTreeDocumentBytes: 16 * MiB,
   // Delta staging: objects fetched from mirrors at once.
   objectFetchesAtOnce: 8,
-  // Delta staging: threads copying (and hashing) a kept version's files; each holds a 1 MiB buffer.
-  keptFileCopyThreads: 2,
   // Delta staging: a kept version is staged from only when it holds at least this share of the new tree's bytes.
   minReusedShare: 0.5,
   // SPEC formats.md#size-caps: signatures larger than 64 KiB are refused.

@@ -6,9 +6,9 @@
 //     is the target created and that same buffer written: one read, one write, and the
 //     bytes written are the bytes hashed (past a buffer's size, written while hashed,
 //     and removed when the hash is not the tree's).
-// Synchronous on purpose: this runs in worker threads (kept-file-pool.ts), where a
-// system call costs only itself; through libuv's pool each one also cost a thread
-// wake-up and a context switch, more than the copy (docs/benchmarks.md#delta-updates).
+// Synchronous on purpose (kept-file-pool.ts runs it in batches): a system call costs
+// only itself; through libuv's pool each one also cost a thread wake-up and a context
+// switch, more than the copy (docs/benchmarks.md#delta-updates).
 // The data is not fsynced here: the caller syncs the staging directory's filesystem
 // once before it may become a version, as for a staging from the bundle.
 import { createHash } from 'node:crypto';

@@ -43,8 +43,6 @@ export interface TreeStagingOptions {
   signal?: AbortSignal;
   /** Objects fetched at once (default limits.objectFetchesAtOnce). */
   fetchesAtOnce?: number;
-  /** Threads copying kept files (default limits.keptFileCopyThreads). */
-  copyThreads?: number;
 }
 
 export interface TreeStagingResult {
@@ -98,7 +96,7 @@ class TreeStaging {
     if (this.o.owner) await lchown(target, this.o.owner.uid, this.o.owner.gid);
   }
 
-  /** Every kept file the tree can reuse, copied in the copy threads; the others (and the edited ones) fetched meanwhile. */
+  /** Every kept file the tree can reuse, copied (kept-file-pool.ts); the others (and the edited ones) fetched meanwhile. */
   async files(entries: readonly CheckedTreeEntry[]): Promise<void> {
     await Promise.all(entries.map((entry) => this.directory(posix.dirname(entry.path))));
     const { reusable, from } = this.o.plan;
@@ -106,7 +104,7 @@ class TreeStaging {
     const others = entries.filter((entry) => !reusable.has(entry.sha256!));
     const copies = copyKeptFiles(
       kept.map((entry) => ({ source: join(from.dir, reusable.get(entry.sha256!)!), target: this.target(entry), size: entry.size, sha256: entry.sha256!, mode: entry.mode })),
-      { threads: this.o.copyThreads ?? limits.keptFileCopyThreads, umask: this.umask, owner: this.o.owner, signal: this.o.signal },
+      { umask: this.umask, owner: this.o.owner, signal: this.o.signal },
     );
     const fetches = this.fetchAll(others);
     // Both quiet before either's failure is thrown: the staging directory is removed next.
