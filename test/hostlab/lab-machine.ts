@@ -4,7 +4,7 @@
 // machine at once and then kills its init. docs/host-lab.md is the recipe.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const checkoutDir = new URL('../../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -106,6 +106,15 @@ function reapOrphans(): void {
       spawnSync('sleep', ['0.1']);
     }
     if (spawnSync('mountpoint', ['-q', join(dir, 'root')]).status !== 0) rmSync(dir, { recursive: true, force: true });
+    removeCgroupsOf(dir);
+  }
+}
+
+/** The cgroups boot.sh made for the machine of `dir` (empty once it is down), removed. */
+function removeCgroupsOf(dir: string): void {
+  for (const hierarchy of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
+    const mine = join(hierarchy, 'tide-lab', basename(dir));
+    if (existsSync(mine)) spawnSync('find', [mine, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+']);
   }
 }
 
@@ -215,6 +224,7 @@ export function createLabMachine(opts: { name: string; binds?: string[] }): LabM
       if (spawnSync('mountpoint', ['-q', root]).status === 0) await delay(100);
     }
     if (existsSync(dir) && spawnSync('mountpoint', ['-q', root]).status !== 0) rmSync(dir, { recursive: true, force: true });
+    removeCgroupsOf(dir);
   }
 
   return { root, initPid, boot, run, sh: (script, o) => run(['sh', '-c', script], o), powerCut, poweroff, waitBooted, destroy };
