@@ -58,6 +58,8 @@ export interface DemoHostOptions {
   name: string;
   /** The [health] table (default: a short window, for the lab; '' for tide's defaults). */
   health?: string;
+  /** Machine directories on the power-loss layer (lab-machine.ts, lazyfs). */
+  lazyfs?: string[];
 }
 
 function demoUnit(apiPort: number): string {
@@ -159,7 +161,7 @@ export async function createDemoHost(o: DemoHostOptions): Promise<DemoHost> {
   const key = await makeKey('release');
   const publisher = mirrorPublisher({ mirrorDir, buildDir: join(work.path, 'build'), key });
   const [webPort, apiPort] = [await freePort(), await freePort()];
-  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`] });
+  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`], ...(o.lazyfs && { lazyfs: o.lazyfs }) });
   provision(machine.root, { webPort, apiPort, publicKey: key.publicArmored, health: o.health ?? labHealth });
   await machine.boot();
   const installed = await machine.run(['sh', '/srv/checkout/scripts/install.sh', '--app-unit', 'demo.service']);
