@@ -10,7 +10,10 @@
 #   TIDE_HOSTLAB_MIRROR (default: the first deb.debian.org-style URI in apt's sources).
 set -eu
 suite=bookworm
-packages=systemd,systemd-sysv,dbus,nginx-light
+# podman for the container scenarios (test/hostlab/containers.test.ts), with crun (runc
+# cannot run a container without cgroups, docs/containers.md) and netavark named:
+# debootstrap does not resolve podman's virtual dependency container-network-stack.
+packages=systemd,systemd-sysv,dbus,nginx-light,podman,netavark,crun
 cache=${TIDE_HOSTLAB_CACHE:-/var/cache/tide-hostlab}
 here=$(cd "$(dirname "$0")" && pwd)
 
