@@ -24,7 +24,7 @@ import { createDemoHost, waitFor, type DemoHost, type JournalLine } from './demo
 // docs/install.md#podman-runs-outside-the-sandbox, exactly.
 const podmanArgv = ['systemd-run', '--quiet', '--collect', '--wait', '--pipe', '-p', 'KillMode=process', '--', 'podman'];
 
-// docs/containers.md#podman-in-a-container-or-on-cgroup-v1: what this kind of host needs.
+// docs/containers.md#podman-on-cgroup-v1-or-in-a-container: what this kind of host needs.
 const containersConf = `# A systemd-nspawn machine on a cgroup-v1 kernel (docs/containers.md).
 [containers]
 # The cgroup-v1 controllers are read-only inside the machine: no cgroup per container (crun only).
