@@ -46,13 +46,17 @@ interface Settled {
   handedOff: boolean;
 }
 
+// The body returns the outcome itself: the run's summary (the JSON `result` line,
+// the metrics, the fleet report) is made from it.
 async function settle(cli: CliContext): Promise<Settled | null> {
-  return withMachine(cli, 'verify', async (machine) => {
-    const settled = await settlePending(machine);
-    if (settled) return { settled, machine, handedOff: false };
-    await reconcileAtBoot(machine);
-    return null;
+  let machine: MachineContext | undefined;
+  const settled = await withMachine(cli, 'verify', async (m) => {
+    machine = m;
+    const outcome = await settlePending(m);
+    if (!outcome) await reconcileAtBoot(m);
+    return outcome;
   });
+  return settled && { settled, machine: machine!, handedOff: false };
 }
 
 /**
@@ -61,13 +65,16 @@ async function settle(cli: CliContext): Promise<Settled | null> {
  * during probation) is handed off as it is: the attempt is counted once, by the unit's run.
  */
 async function settleUntilProbation(cli: CliContext, unit: string): Promise<Settled | null> {
-  return withMachine(cli, 'verify', async (machine) => {
-    const file = inspectPendingMarker(machine.layout);
-    const settled = file.kind === 'marker' && file.marker.phase === 'probation'
-      ? await driveTransaction(machine, file.marker)
-      : await settlePending(machine);
-    if (settled) return { settled, machine, handedOff: settled.result === 'on-probation' && !machine.interrupt.signal.aborted };
-    await reconcileAtBoot(machine);
-    return null;
+  let machine: MachineContext | undefined;
+  const settled = await withMachine(cli, 'verify', async (m) => {
+    machine = m;
+    const file = inspectPendingMarker(m.layout);
+    const outcome = file.kind === 'marker' && file.marker.phase === 'probation'
+      ? await driveTransaction(m, file.marker)
+      : await settlePending(m);
+    if (!outcome) await reconcileAtBoot(m);
+    return outcome;
   }, { probationHandOff: unit });
+  if (!settled) return null;
+  return { settled, machine: machine!, handedOff: settled.result === 'on-probation' && !machine!.interrupt.signal.aborted };
 }
