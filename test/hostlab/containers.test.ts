@@ -147,6 +147,7 @@ test('first install by tide-update.service: demo-web created through systemd-run
   const run = await updateThroughTheUnit();
   assert.is(run.exitStatus, 0, messages(run.journal));
   assert.ok(run.journal.some((line) => line.event === 'containers' && /demo-web: started localhost\/demo-web:1\.0\.0/.test(line.message)), messages(run.journal));
+  assert.not.match(messages(run.journal), /without -p KillMode=process/);
   // 1.0.0 has no image for demo-extra: not created, and its container probe did not apply.
   assert.equal(await containers(), [{ name: 'demo-web', image: 'localhost/demo-web:1.0.0', state: 'running' }]);
   const served = await serving();
