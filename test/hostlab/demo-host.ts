@@ -62,6 +62,8 @@ export interface DemoHostOptions {
   extraConfig?: string;
   /** More of the operator's files (path inside the machine -> text), written before the first boot. */
   files?: Record<string, string>;
+  /** Machine directories on the power-loss layer (lab-machine.ts, lazyfs). */
+  lazyfs?: string[];
 }
 
 function demoUnit(apiPort: number): string {
@@ -164,7 +166,7 @@ export async function createDemoHost(o: DemoHostOptions): Promise<DemoHost> {
   const key = await makeKey('release');
   const publisher = mirrorPublisher({ mirrorDir, buildDir: join(work.path, 'build'), key });
   const [webPort, apiPort] = [await freePort(), await freePort()];
-  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`] });
+  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`], ...(o.lazyfs && { lazyfs: o.lazyfs }) });
   provision(machine.root, { webPort, apiPort, publicKey: key.publicArmored, health: o.health ?? labHealth, extraConfig: o.extraConfig ?? '', files: o.files ?? {} });
   await machine.boot();
   const installed = await machine.run(['sh', '/srv/checkout/scripts/install.sh', '--app-unit', 'demo.service']);
