@@ -35,6 +35,8 @@ test('the layer forgets: after a power cut a file written and renamed without fs
     if (${sync}) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync('/var/lib/tide/${name}.tmp', '/var/lib/tide/${name}');`]);
+  // tide's state (and what its units see) is on the layer, not on the machine's overlay.
+  assert.equal((await host.machine.run(['findmnt', '-n', '-o', 'FSTYPE,SOURCE', '--target', '/var/lib/tide/demo/current'])).stdout.trim().split(/\s+/), ['fuse', 'lazyfs']);
   assert.is((await write('unsynced', false)).code, 0);
   assert.is((await write('synced', true)).code, 0);
   assert.is((await host.machine.sh('cat /var/lib/tide/unsynced')).stdout, 'written before the cut\n', 'read back before the cut');
