@@ -5,7 +5,8 @@
 # faketime (the service-free tests run again with the clock moved), debootstrap and
 # systemd-container (the host lab: a Debian root booted with systemd-nspawn), prometheus +
 # prometheus-node-exporter (the rollout controller reads the fleet's textfile metrics;
-# promtool checks the alert rules), chromium (the status page, read headless).
+# promtool checks the alert rules), chromium (the status page, read headless),
+# python3-fusepy (the host lab's power-loss layer).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
@@ -23,6 +24,8 @@ need systemd-nspawn /usr/bin/systemd-nspawn systemd-container
 need prometheus /usr/bin/prometheus prometheus
 need prometheus-node-exporter /usr/bin/prometheus-node-exporter prometheus-node-exporter
 need chromium /usr/bin/chromium chromium
+# The host lab's power-loss layer (scripts/hostlab/lazyfs.py) is a FUSE fs in Debian's python3.
+[ -f /usr/lib/python3/dist-packages/fusepy.py ] || missing="$missing python3-fusepy"
 [ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
 echo "test dependencies: installing$missing"
 SUDO=""

@@ -3,7 +3,7 @@
 #   <prefix>/lib/tide            the built package with its production dependencies and docs/
 #   <prefix>/bin/tide            a wrapper that runs it with this host's node
 #   /etc/systemd/system/         tide-update.service, tide-update.timer, tide-verify.service,
-#                                tide-reconcile.service, tide-reconcile.timer
+#                                tide-probation.service, tide-reconcile.service, tide-reconcile.timer
 #                                and drop-ins derived from the config (ReadWritePaths, app ordering)
 #   /etc/tide/tide.toml          the example config, only when there is none yet
 #   /etc/tide/keys, /var/lib/tide
@@ -195,7 +195,7 @@ WRAPPER
 
 install_units() {
   mkdir -p "$units"
-  for unit in tide-update.service tide-update.timer tide-verify.service tide-reconcile.service tide-reconcile.timer; do
+  for unit in tide-update.service tide-update.timer tide-verify.service tide-probation.service tide-reconcile.service tide-reconcile.timer; do
     sed -e "s|/usr/local/bin/tide|$prefix/bin/tide|g" -e "s|/usr/local/lib/tide|$prefix/lib/tide|g" \
       "$checkout/systemd/$unit" >"$work/$unit"
     put "$work/$unit" "$units/$unit" 0644
@@ -257,7 +257,7 @@ install_dropins() {
       esac
     done
   } >"$work/paths.conf"
-  for service in tide-update.service tide-verify.service tide-reconcile.service; do
+  for service in tide-update.service tide-verify.service tide-probation.service tide-reconcile.service; do
     mkdir -p "$units/$service.d"
     put "$work/paths.conf" "$units/$service.d/paths.conf" 0644
   done
@@ -286,6 +286,8 @@ install_app_dropin() {
   printf '%s\n' "# Written by scripts/install.sh: stopped before the app at shutdown (After=, no Wants=)." \
     "[Unit]" "After=$app_unit" >"$work/update-app.conf"
   put "$work/update-app.conf" "$units/tide-update.service.d/app.conf" 0644
+  mkdir -p "$units/tide-probation.service.d"
+  put "$work/update-app.conf" "$units/tide-probation.service.d/app.conf" 0644
 }
 
 enable_units() {

@@ -10,7 +10,10 @@
 #   TIDE_HOSTLAB_MIRROR (default: the first deb.debian.org-style URI in apt's sources).
 set -eu
 suite=bookworm
-packages=systemd,systemd-sysv,dbus,nginx-light
+# podman for the container scenarios (test/hostlab/containers.test.ts), with crun (runc
+# cannot run a container without cgroups, docs/containers.md) and netavark named:
+# debootstrap does not resolve podman's virtual dependency container-network-stack.
+packages=systemd,systemd-sysv,dbus,nginx-light,podman,netavark,crun
 cache=${TIDE_HOSTLAB_CACHE:-/var/cache/tide-hostlab}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -43,9 +46,13 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$tmp" "$mirror" >"
 # What every lab machine shares: an empty machine-id (a new one each boot), no
 # login prompt on the console, no default nginx site (scenarios write their own,
 # on their own ports: the lab shares the host's loopback), apt caches dropped.
+# podman stores images as plain directories (vfs): a machine's / is an overlayfs,
+# on which podman's overlay driver cannot stack (podman-restart.service would fail
+# every boot). What else podman needs here is the scenario's (docs/containers.md).
 : >"$tmp/etc/machine-id"
 rm -f "$tmp/etc/nginx/sites-enabled/default"
-for unit in console-getty.service getty@.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+printf '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' >"$tmp/etc/containers/storage.conf"
+for unit in console-getty.service getty@.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer podman-auto-update.timer; do
   ln -sf /dev/null "$tmp/etc/systemd/system/$unit"
 done
 mkdir -p "$tmp/usr/local/bin" "$tmp/srv/checkout"

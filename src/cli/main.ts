@@ -23,7 +23,7 @@ const commands: Record<string, () => Promise<{ command: Command }>> = {
 const usage = `usage: tide <command> [options]
   check    [--channel C] [--from FILE] [--json]   is an update available?
   update   [--channel C] [--version V] [--force] [--from FILE] [--json]
-  verify   [--json]                     settle a pending update (run at boot)
+  verify   [--json] [--hand-off-probation UNIT]   settle a pending update (run at boot)
   rollback [--json]                     back to the previous version, verified
   status   [--json]
   history  [--json]

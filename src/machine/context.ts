@@ -53,6 +53,12 @@ export interface MachineContext {
   machineId: string;
   /** Set by SIGTERM: finish or undo the step in progress, then stop. */
   interrupt: AbortController;
+  /**
+   * `tide verify --hand-off-probation UNIT` (tide-verify.service at boot): reaching
+   * probation, the run keeps the marker and stops, so boot is held for the startup
+   * check only; the unit named here watches the probation.
+   */
+  probationHandOff?: string;
   images?: ImageStage;
   containers?: ContainerSwap;
   progress?: (path: string, total: number) => ProgressListener | undefined;

@@ -55,6 +55,8 @@ export const phaseActions: Readonly<Record<Phase, PhaseAction>> = {
     return { event: 'ok', extra: { probationUntil: until.toISOString(), deadline: until.toISOString(), attempt: 1 } };
   },
   async probation(ctx, marker) {
+    // The table keeps the marker on `interrupt`: the hand-off unit resumes it.
+    if (ctx.probationHandOff) return { event: 'interrupt', reason: `probation continues in ${ctx.probationHandOff}` };
     const verdict = await watchCommitted(ctx, marker);
     const seen = countProbeFailures(ctx, failedAttempts(verdict.probes), lastProbationFailure(verdict.probes));
     if (seen.lastProbeFailure) noteLateFailure(ctx, marker, seen.lastProbeFailure);

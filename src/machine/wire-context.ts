@@ -7,7 +7,7 @@ import { createProber } from '../health/probes.js';
 import { readMachineId } from '../plan/rollout.js';
 import { layoutFor, type Layout } from '../store/layout.js';
 import { limits } from '../limits.js';
-import { createPodman } from '../system/podman.js';
+import { createPodman, transientUnitWarning } from '../system/podman.js';
 import { createImageStage } from '../containers/image-artifacts.js';
 import { createContainerSwap } from '../containers/container-swap.js';
 import { createContainerProbe } from '../containers/container-probe.js';
@@ -50,6 +50,8 @@ export function createMachineContext(config: Config, logger: Logger, extra: Part
  */
 function wirePodman(config: Config, layout: Layout, logger: Logger, runner: ProcessRunner, prober: ProbeAttempt, signal: AbortSignal): Pick<MachineContext, 'images' | 'containers'> {
   const podman = createPodman({ argv: config.podman.argv, runner });
+  const killsContainers = config.container.length > 0 ? transientUnitWarning(config.podman.argv) : null;
+  if (killsContainers) logger.log('warn', { event: 'containers', message: killsContainers });
   const images = createImageStage({ podman, layout, logger });
   // Without [[container]] this only prunes the images of versions no longer kept.
   const containers = createContainerSwap({

@@ -154,6 +154,23 @@ export function hostPrefix(argv: readonly string[]): string[] {
   return at > 0 ? argv.slice(0, at) : [];
 }
 
+/**
+ * SPEC install.md#podman-runs-outside-the-sandbox: podman run by systemd leaves conmon (and, without
+ * cgroups, the container) in its transient unit, so a `systemd-run` prefix must keep systemd from
+ * killing them when the unit ends. A warning naming what to add, or null when the prefix is fine.
+ */
+export function transientUnitWarning(argv: readonly string[]): string | null {
+  const prefix = hostPrefix(argv);
+  if (prefix.length === 0 || !/(^|\/)systemd-run$/.test(prefix[0]!) || prefix.includes('--scope')) return null;
+  const properties = prefix.flatMap((arg, i) => {
+    const attached = /^(?:-p|--property=)(.+)$/.exec(arg);
+    if (attached) return [attached[1]!];
+    return (arg === '-p' || arg === '--property') && prefix[i + 1] !== undefined ? [prefix[i + 1]!] : [];
+  });
+  if (properties.some((p) => /^KillMode=(process|none)$/.test(p))) return null;
+  return '[podman] argv runs podman through systemd-run without -p KillMode=process: the end of each podman call\'s transient unit kills what podman leaves in it (the container\'s conmon), so containers die after they start; add "-p", "KillMode=process" before "--" (docs/install.md, Podman runs outside the sandbox)';
+}
+
 /** One line: which podman call failed and how; a podman that cannot start is a config error. */
 function podmanFailure(argv: readonly string[], args: string[], result: RunResult, timeoutMs: number): TideError {
   const what = `${argv[0]} ${args.join(' ')}`;

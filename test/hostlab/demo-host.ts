@@ -58,6 +58,12 @@ export interface DemoHostOptions {
   name: string;
   /** The [health] table (default: a short window, for the lab; '' for tide's defaults). */
   health?: string;
+  /** TOML appended to /etc/tide/tide.toml (e.g. [podman], [[container]], more probes). */
+  extraConfig?: string;
+  /** More of the operator's files (path inside the machine -> text), written before the first boot. */
+  files?: Record<string, string>;
+  /** Machine directories on the power-loss layer (lab-machine.ts, lazyfs). */
+  lazyfs?: string[];
 }
 
 function demoUnit(apiPort: number): string {
@@ -85,7 +91,7 @@ function nginxSite(webPort: number, apiPort: number): string {
 `;
 }
 
-function tideConfig(webPort: number, health: string): string {
+function tideConfig(webPort: number, health: string, extra: string): string {
   return `app = "demo"
 channel = "stable"
 state_dir = "${stateDir}"
@@ -114,7 +120,7 @@ expect = 200
 [[health.probe]]
 type = "unit"
 unit = "demo.service"
-`;
+${extra}`;
 }
 
 export const labHealth = `[health]
@@ -134,7 +140,7 @@ function parseJournal(text: string): JournalLine[] {
 }
 
 /** Files written into the machine's root before its first boot (the operator's part). */
-function provision(root: string, o: { webPort: number; apiPort: number; publicKey: string; health: string }): void {
+function provision(root: string, o: { webPort: number; apiPort: number; publicKey: string; health: string; extraConfig: string; files: Record<string, string> }): void {
   const write = (path: string, text: string) => {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), text);
@@ -144,7 +150,8 @@ function provision(root: string, o: { webPort: number; apiPort: number; publicKe
   symlinkSync('/etc/systemd/system/demo.service', join(root, 'etc/systemd/system/multi-user.target.wants/demo.service'));
   write('etc/nginx/sites-enabled/demo.conf', nginxSite(o.webPort, o.apiPort));
   // The config and keys first, then install.sh (README's order): its drop-ins follow this config.
-  write('etc/tide/tide.toml', tideConfig(o.webPort, o.health));
+  write('etc/tide/tide.toml', tideConfig(o.webPort, o.health, o.extraConfig));
+  for (const [path, text] of Object.entries(o.files)) write(path.replace(/^\//, ''), text);
   write('etc/tide/keys/release.pub.asc', o.publicKey);
   // A persistent journal: the scenarios read the boot before a power cut.
   mkdirSync(join(root, 'var/log/journal'), { recursive: true });
@@ -159,8 +166,8 @@ export async function createDemoHost(o: DemoHostOptions): Promise<DemoHost> {
   const key = await makeKey('release');
   const publisher = mirrorPublisher({ mirrorDir, buildDir: join(work.path, 'build'), key });
   const [webPort, apiPort] = [await freePort(), await freePort()];
-  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`] });
-  provision(machine.root, { webPort, apiPort, publicKey: key.publicArmored, health: o.health ?? labHealth });
+  const machine = createLabMachine({ name: o.name, binds: [`${mirrorDir}:/srv/mirror`], ...(o.lazyfs && { lazyfs: o.lazyfs }) });
+  provision(machine.root, { webPort, apiPort, publicKey: key.publicArmored, health: o.health ?? labHealth, extraConfig: o.extraConfig ?? '', files: o.files ?? {} });
   await machine.boot();
   const installed = await machine.run(['sh', '/srv/checkout/scripts/install.sh', '--app-unit', 'demo.service']);
   if (installed.code !== 0) throw new Error(`install.sh exited ${installed.code}: ${installed.stderr}`);

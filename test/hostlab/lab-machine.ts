@@ -3,8 +3,8 @@
 // commands run inside with nsenter, a power cut that freezes every process of the
 // machine at once and then kills its init. docs/host-lab.md is the recipe.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 export const checkoutDir = new URL('../../..', import.meta.url).pathname.replace(/\/$/, '');
@@ -102,10 +102,19 @@ function reapOrphans(): void {
       try { process.kill(init, 'SIGKILL'); } catch { /* gone */ }
     }
     for (let i = 0; i < 20 && spawnSync('mountpoint', ['-q', join(dir, 'root')]).status === 0; i++) {
-      spawnSync('umount', [join(dir, 'root')]);
+      spawnSync('umount', ['-R', join(dir, 'root')]);
       spawnSync('sleep', ['0.1']);
     }
     if (spawnSync('mountpoint', ['-q', join(dir, 'root')]).status !== 0) rmSync(dir, { recursive: true, force: true });
+    removeCgroupsOf(dir);
+  }
+}
+
+/** The cgroups boot.sh made for the machine of `dir` (empty once it is down), removed. */
+function removeCgroupsOf(dir: string): void {
+  for (const hierarchy of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
+    const mine = join(hierarchy, 'tide-lab', basename(dir));
+    if (existsSync(mine)) spawnSync('find', [mine, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+']);
   }
 }
 
@@ -117,7 +126,18 @@ function readComm(pid: number): string {
   }
 }
 
-export function createLabMachine(opts: { name: string; binds?: string[] }): LabMachine {
+export interface LabMachineOptions {
+  name: string;
+  binds?: string[];
+  /**
+   * Directories of the machine put on the power-loss layer (scripts/hostlab/lazyfs.py):
+   * a write not fsynced is lost at a power cut. Each is mounted from the host before
+   * every boot, over a backing dir of the machine's own.
+   */
+  lazyfs?: string[];
+}
+
+export function createLabMachine(opts: LabMachineOptions): LabMachine {
   labRoot();
   reapOrphans();
   const dir = mkdtempSync(join('/tmp', `tide-lab-${opts.name}-`));
@@ -139,8 +159,38 @@ export function createLabMachine(opts: { name: string; binds?: string[] }): LabM
   }
   mountOverlay();
 
+  const lazyMounts = (opts.lazyfs ?? []).map((path, i) => ({ mountpoint: join(root, path), backing: join(dir, `lazyfs-${i}`) }));
+  let lazyDaemons: ChildProcess[] = [];
+
+  async function mountLazy(): Promise<void> {
+    for (const { mountpoint, backing } of lazyMounts) {
+      mkdirSync(mountpoint, { recursive: true });
+      mkdirSync(backing, { recursive: true });
+      let said = '';
+      const daemon = spawn('/usr/bin/python3', [join(checkoutDir, 'scripts', 'hostlab', 'lazyfs.py'), backing, mountpoint], { stdio: ['ignore', 'ignore', 'pipe'] });
+      daemon.stderr!.on('data', (d) => (said += d));
+      lazyDaemons.push(daemon);
+      for (let i = 0; i < 100 && spawnSync('mountpoint', ['-q', mountpoint]).status !== 0; i++) {
+        if (daemon.exitCode !== null) throw new Error(`lazyfs.py exited ${daemon.exitCode}: ${said.trim()}`);
+        await delay(50);
+      }
+      if (spawnSync('mountpoint', ['-q', mountpoint]).status !== 0) throw new Error(`lazyfs did not mount ${mountpoint}: ${said.trim()}`);
+    }
+  }
+
+  /** After the power is gone: the daemons are dead, their mounts answer ENOTCONN; detach them. */
+  async function unmountLazy(clean: boolean): Promise<void> {
+    for (const { mountpoint } of lazyMounts) {
+      // A clean unmount lets lazyfs write back what it holds (a poweroff); a lazy one after a kill, nothing.
+      spawnSync('umount', clean ? [mountpoint] : ['-l', mountpoint]);
+    }
+    await Promise.all(lazyDaemons.map((daemon) => exited(daemon)));
+    lazyDaemons = [];
+  }
+
   async function boot(): Promise<void> {
     if (nspawn) throw new Error('already booted');
+    await mountLazy();
     console = '';
     const binds = (opts.binds ?? []).map((bind) => `--bind-ro=${bind}`);
     const child = spawn('sh', [bootScript, dir, `--machine=tide-lab-${opts.name}`, ...binds], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -196,8 +246,11 @@ export function createLabMachine(opts: { name: string; binds?: string[] }): LabM
     for (let round = 0; round < 3; round++) {
       for (const p of pidsInNamespaceOf(pid)) try { process.kill(p, 'SIGSTOP'); } catch { /* gone */ }
     }
+    // The disk's cache goes with the power: what lazyfs held and nobody fsynced is lost.
+    for (const daemon of lazyDaemons) daemon.kill('SIGKILL');
     process.kill(pid, 'SIGKILL');
     await exited(child);
+    await unmountLazy(false);
   }
 
   async function poweroff(): Promise<void> {
@@ -206,15 +259,19 @@ export function createLabMachine(opts: { name: string; binds?: string[] }): LabM
     await run(['systemctl', 'poweroff']);
     const gone = await Promise.race([exited(child).then(() => true), delay(120_000, false, { ref: false })]);
     if (!gone) throw new Error('the machine did not power off within 120 s');
+    await unmountLazy(true);
   }
 
   async function destroy(): Promise<void> {
     if (nspawn && init !== undefined) await powerCut().catch(() => undefined);
+    for (const daemon of lazyDaemons) daemon.kill('SIGKILL');
+    await unmountLazy(false);
     for (let i = 0; i < 20 && spawnSync('mountpoint', ['-q', root]).status === 0; i++) {
-      spawnSync('umount', [root]);
+      spawnSync('umount', ['-R', root]);
       if (spawnSync('mountpoint', ['-q', root]).status === 0) await delay(100);
     }
     if (existsSync(dir) && spawnSync('mountpoint', ['-q', root]).status !== 0) rmSync(dir, { recursive: true, force: true });
+    removeCgroupsOf(dir);
   }
 
   return { root, initPid, boot, run, sh: (script, o) => run(['sh', '-c', script], o), powerCut, poweroff, waitBooted, destroy };

@@ -100,6 +100,29 @@ test('a config edited after install.sh: the unit stops before tide starts, namin
   }
 });
 
+test('tide-update.timer: scheduled within the hour as shipped, and its tick runs tide-update.service', async () => {
+  await host.machine.run(['systemctl', 'start', 'tide-update.timer']);
+  try {
+    const shown = await host.machine.run(['systemctl', 'show', '-p', 'Triggers,ActiveState', 'tide-update.timer']);
+    const fields = Object.fromEntries(shown.stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+    assert.equal([fields.ActiveState, fields.Triggers], ['active', 'tide-update.service']);
+    const [next, now] = (await host.machine.sh('date -d "$(systemctl show -p NextElapseUSecRealtime --value tide-update.timer)" +%s; date +%s')).stdout.trim().split('\n').map(Number) as [number, number];
+    // hourly, plus up to 30 min of RandomizedDelaySec.
+    assert.ok(next > now && next <= now + 90 * 60, `next tick at ${next}, now ${now}`);
+    // One tick now, through a runtime drop-in: a trigger in 1 s, without the random spread (which
+    // applies to every trigger of the timer); the shipped file is untouched.
+    await host.machine.sh('mkdir -p /run/systemd/system/tide-update.timer.d && printf "[Timer]\\nOnActiveSec=1s\\nRandomizedDelaySec=0\\n" >/run/systemd/system/tide-update.timer.d/tick.conf && systemctl daemon-reload && systemctl restart tide-update.timer');
+    const before = (await host.journal('tide-update.service')).length;
+    const ran = await waitFor('a tick of tide-update.timer', async () => {
+      const lines = (await host.journal('tide-update.service')).slice(before);
+      return lines.find((line) => line.event === 'result' && line.command === 'update');
+    }, 60_000);
+    assert.is(ran.exitCode, 0, JSON.stringify(ran));
+  } finally {
+    await host.machine.sh('rm -rf /run/systemd/system/tide-update.timer.d && systemctl daemon-reload && systemctl disable --now tide-update.timer');
+  }
+});
+
 test('a clean poweroff while probing is no rollback: the marker is left, boot commits the healthy release', async () => {
   // A stable window long enough that the poweroff surely lands while probing.
   const config = join(host.machine.root, 'etc/tide/tide.toml');

@@ -4,11 +4,13 @@
 // and is rolled back inside its probation; the same when tide is killed with SIGKILL
 // during probation and `tide verify` finishes it; SIGTERM during probation keeps the
 // marker; a healthy release outlives probation, and only then is the old version
-// pruned, while a second update waits for it.
+// pruned, while a second update waits for it. `tide verify --hand-off-probation UNIT`
+// (the boot unit) stops at probation and starts UNIT, or watches it itself when UNIT
+// cannot be started.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture, tideBin, type HostFixture, type TideRun } from '../helpers/host-fixture.js';
 
@@ -97,6 +99,8 @@ test('SIGKILL during probation: status shows probation and its end, and tide ver
     const text = await host.tide(['status']);
     assert.match(text.stdout, new RegExp(`phase probation, probation ends ${left.probationUntil.replace(/\./g, '\\.')}`));
 
+    // Time passes before the resume (a reboot), so what is left is visibly less than the window.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const verify = await host.tide(['verify']);
     assertLateRollback(host, verify);
     assert.match(verify.stderr, /from phase probation \(attempt 2\)/);
@@ -131,6 +135,102 @@ test('SIGTERM during probation (a shutdown) keeps the marker and exits 0; the ne
     assert.not.ok(existsSync(marker(host)));
     assert.is(await host.serving(), 'demo 1.2.0');
     assert.equal(host.stateJson().history.map((h) => [h.to, h.result]), [['1.0.0', 'committed'], ['1.1.0', 'committed'], ['1.2.0', 'committed']]);
+  } finally {
+    await host.cleanup();
+  }
+});
+
+/** A `systemctl` first on PATH that records its argv and exits `code`, as the boot unit's tide would see PID 1 answer. */
+function fakeSystemctl(host: HostFixture, code: number): { env: Record<string, string>; calls: () => string[] } {
+  const bin = join(host.stateDir, '..', 'fake-bin');
+  const log = join(bin, 'calls');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${log}'\n[ ${code} = 0 ] || echo "Failed to start unit: PID 1 said no" >&2\nexit ${code}\n`);
+  chmodSync(join(bin, 'systemctl'), 0o755);
+  return {
+    env: { PATH: `${bin}:${process.env.PATH}` },
+    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+  };
+}
+
+async function killedInProbation(host: HostFixture): Promise<{ attempt: number; probationUntil: string }> {
+  const update = spawnUpdate(host);
+  await update.until(/watching 1\.1\.0 for/);
+  update.child.kill('SIGKILL');
+  await update.closed;
+  return JSON.parse(readFileSync(marker(host), 'utf8'));
+}
+
+test('verify --hand-off-probation after a reboot in probation: exit 0 at once, the marker untouched, the unit started, which finishes it', async () => {
+  const host = await hostOn100('20s');
+  try {
+    await host.publish('1.1.0', 'dies-later');
+    const left = await killedInProbation(host);
+    const systemctl = fakeSystemctl(host, 0);
+    const boot = await host.tide(['verify', '--hand-off-probation', 'tide-probation.service'], systemctl.env);
+    assert.is(boot.code, 0, boot.stdout + boot.stderr);
+    assert.match(boot.stdout, /^1\.1\.0 is still on probation: probation continues in tide-probation\.service; the marker is kept/);
+    assert.equal(systemctl.calls(), ['start --no-block tide-probation.service']);
+    // Not an attempt: only the run that watches counts one.
+    assert.equal(JSON.parse(readFileSync(marker(host), 'utf8')), left);
+    assert.is(current(host), 'versions/1.1.0');
+    // What the unit runs.
+    const watched = await host.tide(['verify']);
+    assertLateRollback(host, watched);
+    assert.match(watched.stderr, /from phase probation \(attempt 2\)/);
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test('verify --hand-off-probation when the unit cannot be started: it says so and watches the probation itself', async () => {
+  const host = await hostOn100('20s');
+  try {
+    await host.publish('1.1.0', 'dies-later');
+    await killedInProbation(host);
+    const systemctl = fakeSystemctl(host, 1);
+    const boot = await host.tide(['verify', '--hand-off-probation', 'tide-probation.service'], systemctl.env);
+    assert.equal(systemctl.calls(), ['start --no-block tide-probation.service']);
+    assert.match(boot.stderr, /cannot start tide-probation\.service \(Failed to start unit: PID 1 said no\); watching the probation in this run/);
+    assertLateRollback(host, boot);
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test('verify --hand-off-probation from an earlier phase: the startup check and the commit run here, then probation is handed off', async () => {
+  const host = await hostOn100('20s');
+  try {
+    await host.publish('1.1.0');
+    const update = spawnUpdate(host);
+    await update.until(/probing 1\.1\.0|switching .* → 1\.1\.0/);
+    update.child.kill('SIGKILL');
+    await update.closed;
+    const before = JSON.parse(readFileSync(marker(host), 'utf8'));
+    assert.ok(before.phase !== 'probation', `killed too late: ${before.phase}`);
+    const systemctl = fakeSystemctl(host, 0);
+    const boot = await host.tide(['verify', '--hand-off-probation', 'tide-probation.service'], systemctl.env);
+    assert.is(boot.code, 0, boot.stdout + boot.stderr);
+    assert.match(boot.stderr, /committed 1\.1\.0/);
+    assert.match(boot.stdout, /1\.1\.0 is still on probation: probation continues in tide-probation\.service/);
+    assert.equal(systemctl.calls(), ['start --no-block tide-probation.service']);
+    const after = JSON.parse(readFileSync(marker(host), 'utf8'));
+    assert.equal([after.phase, after.attempt], ['probation', 1]);
+    assert.is(await host.serving(), 'demo 1.1.0');
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test('verify --hand-off-probation with a name that is not a service unit is a usage error (exit 2), nothing settled', async () => {
+  const host = await hostOn100('20s');
+  try {
+    await host.publish('1.1.0', 'dies-later');
+    const left = await killedInProbation(host);
+    const run = await host.tide(['verify', '--hand-off-probation', 'tide probation; reboot']);
+    assert.is(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stderr, /--hand-off-probation takes a service unit name/);
+    assert.equal(JSON.parse(readFileSync(marker(host), 'utf8')), left);
   } finally {
     await host.cleanup();
   }

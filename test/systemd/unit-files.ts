@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The checkout: this file runs from dist/test/systemd/. */
 export const checkout = fileURLToPath(new URL('../../../', import.meta.url));
-export const shippedUnits = ['tide-update.service', 'tide-update.timer', 'tide-verify.service', 'tide-reconcile.service', 'tide-reconcile.timer'];
+export const shippedUnits = ['tide-update.service', 'tide-update.timer', 'tide-verify.service', 'tide-probation.service', 'tide-reconcile.service', 'tide-reconcile.timer'];
 export const shippedServices = shippedUnits.filter((name) => name.endsWith('.service'));
 /** Where the shipped units expect the tide wrapper. */
 export const tideBinary = '/usr/local/bin/tide';

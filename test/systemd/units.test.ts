@@ -80,6 +80,19 @@ test('tide-verify is ordered after nginx with Wants/After and never Requires', (
   }
 });
 
+test('boot waits for the startup check only: tide-verify hands a probation to tide-probation.service', () => {
+  const verify = readUnit(unitDir, 'tide-verify.service');
+  assert.match(verify.get('Service')?.get('ExecStart')?.[0] ?? '', /\s--hand-off-probation tide-probation\.service(\s|$)/);
+  const probation = readUnit(unitDir, 'tide-probation.service');
+  assert.match(probation.get('Service')?.get('ExecStart')?.[0] ?? '', /^\/usr\/local\/bin\/tide verify --log-format json$/);
+  // Started by tide-verify only, after it has exited (it holds the lock until then).
+  assert.is(probation.get('Install'), undefined);
+  assert.ok(listOf(probation, 'Unit', 'After').includes('tide-verify.service'));
+  assert.equal(listOf(probation, 'Service', 'SuccessExitStatus'), ['5']);
+  // Its start job ends at exec: a oneshot's would hold the boot at `starting` for the whole window.
+  assert.equal(listOf(probation, 'Service', 'Type'), ['exec']);
+});
+
 test('the timer runs hourly, spread by a random delay, and catches up missed runs', () => {
   const timer = readUnit(unitDir, 'tide-update.timer');
   assert.equal(listOf(timer, 'Timer', 'OnCalendar'), ['hourly']);
