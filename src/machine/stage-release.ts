@@ -16,7 +16,8 @@ import { extractWhileDownloading } from '../bundle/extract-while-downloading.js'
 import type { BundleTotals } from '../bundle/read-archive.js';
 import { resolveOwner } from '../system/owner.js';
 import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
-import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
+import { fsyncDir, fsyncTree, writeFileAtomic } from '../store/atomic.js';
+import type { RunResult } from '../system/process-runner.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
 import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
@@ -187,7 +188,7 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
   }
   const streamed = downloaded.stagingDir;
   let stagingDir: string | undefined;
-  let synced: Promise<unknown> | undefined;
+  let synced: Promise<RunResult> | undefined;
   try {
     stagingDir = streamed ?? (await extractInto(ctx, manifest));
     // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
@@ -208,7 +209,13 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
     throw err;
   }
   reportTransfers(ctx, manifest, downloaded.transfers);
-  await synced;
+  const sync = await synced!;
+  if (sync.code !== 0) {
+    // Never a version on faith: without syncfs, every file of the tree is fsynced in turn.
+    const why = sync.spawnError ?? (sync.stderr.trim().split('\n').pop() || `exit ${sync.code ?? sync.signal}`);
+    ctx.logger.log('warn', { event: 'stage', message: `sync -f ${stagingDir} failed (${why}); fsyncing each staged file instead`, version });
+    fsyncTree(stagingDir!);
+  }
   const versionDir = ctx.layout.versionDir(version);
   mkdirSync(ctx.layout.versions, { recursive: true, mode: 0o755 });
   if (existsSync(versionDir) && readVersionLink(ctx.layout.current) !== version) rmSync(versionDir, { recursive: true, force: true });

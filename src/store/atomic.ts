@@ -1,6 +1,6 @@
 // Crash-safe state changes: write a temp file, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old bytes or the new, never a mix.
-import { closeSync, fsyncSync, openSync, renameSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -55,4 +55,21 @@ export function replaceSymlinkAtomic(link: string, target: string): void {
     throw err;
   }
   fsyncDir(dirname(link));
+}
+
+/** fsync every regular file and directory under `root` (the slow way to what `sync -f` does at once). */
+export function fsyncTree(root: string): void {
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory()) fsyncTree(path);
+    else if (entry.isFile()) {
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  fsyncDir(root);
 }

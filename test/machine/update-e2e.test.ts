@@ -2,7 +2,7 @@
 // End to end: the real tide binary, a real service behind a real nginx, real releases.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readlinkSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHostFixture } from '../helpers/host-fixture.js';
 
@@ -61,6 +61,25 @@ for (const behaviour of ['crash', '500', 'hang'] as const) {
     }
   });
 }
+
+test('a staging whose sync -f fails is made durable file by file, says so, and installs', async () => {
+  const host = await createHostFixture();
+  try {
+    // A `sync` first on PATH that cannot sync (an old coreutils, a file system that refuses syncfs).
+    const bin = join(host.stateDir, '..', 'no-syncfs-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'sync'), '#!/bin/sh\necho "sync: error syncing \'$2\': Input/output error" >&2\nexit 1\n');
+    chmodSync(join(bin, 'sync'), 0o755);
+    await host.publish('1.0.0');
+    const run = await host.tide(['update'], { PATH: `${bin}:${process.env.PATH}` });
+    assert.is(run.code, 0, run.stderr);
+    assert.match(run.stderr, /sync -f \S+ failed \(sync: error syncing '\S+': Input\/output error\); fsyncing each staged file instead/);
+    assert.is(readlinkSync(join(host.stateDir, 'current')), 'versions/1.0.0');
+    assert.is(await host.serving(), 'demo 1.0.0');
+  } finally {
+    await host.cleanup();
+  }
+});
 
 test('a version that exits at start fails fast even when another probe keeps passing', async () => {
   const host = await createHostFixture({
