@@ -1,8 +1,9 @@
 // One tide at a time per state dir (proper-lockfile), with the holder named in a
 // side file so a second tide can say who holds it, and a lock whose holder is
-// dead (kill -9) recovered at once instead of after the stale timeout.
+// dead (kill -9) recovered at once instead of after the stale timeout, and so is a lock
+// taken before this system booted (a power cut between taking the lock and naming its holder).
 import lockfile from 'proper-lockfile';
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -91,7 +92,33 @@ function probationHoldsUntil(stateDir: string): number | null {
   return Number.isNaN(until) ? null : until + limits.probationLockSlackMs;
 }
 
+/**
+ * When this system's init started (ms since the epoch): the kernel's boot plus PID 1's
+ * start time, so a machine in a container counts its own boot. Null when /proc cannot tell.
+ */
+export function initStartedAtMs(): number | null {
+  try {
+    const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const stat = readFileSync('/proc/1/stat', 'utf8');
+    // Field 22 (starttime, in clock ticks of 1/100 s on Linux) is the 20th after "(comm) ".
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    if (!Number.isFinite(uptimeS) || !Number.isFinite(startTicks)) return null;
+    return Date.now() - uptimeS * 1000 + startTicks * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock directory was last touched before this system's init started: nobody alive holds it. */
+function lockFromEarlierBoot(stateDir: string, startedAt: () => number | null): boolean {
+  const started = startedAt();
+  const touched = lstatSync(lockPath(stateDir), { throwIfNoEntry: false })?.mtimeMs;
+  return started !== null && touched !== undefined && touched < started;
+}
+
 export interface LockOptions {
+  /** Test hook: when this system's init started (default: from /proc). */
+  initStartedAt?: () => number | null;
   /** Told once when this command waits for another tide's probation. */
   onWait?: (message: string) => void;
 }
@@ -104,7 +131,8 @@ export async function acquireStateLock(stateDir: string, command: string, opts: 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const holder = readHolder(stateDir);
-    if (holder && holder !== 'unknown' && holder.host === hostname() && !isAlive(holder.pid)) {
+    const deadHolder = holder && holder !== 'unknown' && holder.host === hostname() && !isAlive(holder.pid);
+    if (deadHolder || lockFromEarlierBoot(stateDir, opts.initStartedAt ?? initStartedAtMs)) {
       // The holder died without unlocking (kill -9, power cut): its lock means nothing.
       rmSync(lockPath(stateDir), { recursive: true, force: true });
       release = await tryLock(stateDir).catch(() => { throw lockedError(stateDir, readHolder(stateDir)); });

@@ -118,6 +118,23 @@ function validatorsOf(headers: IncomingHttpHeaders, sent: ConditionalRequest = {
   return { ...(etag !== undefined && { etag }), ...(lastModified !== undefined && { lastModified }) };
 }
 
+/**
+ * The validators of a full response, kept for the next cheap check only when they can
+ * tell two versions of the file apart (RFC 9110, 8.8.2.2). A Last-Modified less than
+ * 2 s before the response's Date is implicitly weak: the file may be replaced again
+ * within that second, and static servers derive the ETag from the same mtime (nginx:
+ * mtime-size), so a new pointer of the same size would be answered "304 Not Modified"
+ * and the host would keep the old one. Such a response is fetched in full next time.
+ */
+export function lastingValidators(headers: IncomingHttpHeaders, now: () => number = Date.now): ConditionalRequest {
+  const lastModified = Date.parse(headers['last-modified'] ?? '');
+  if (!Number.isNaN(lastModified)) {
+    const served = Date.parse(headers.date ?? '');
+    if ((Number.isNaN(served) ? now() : served) - lastModified < 2_000) return {};
+  }
+  return validatorsOf(headers);
+}
+
 function validatorHeaders(conditional: ConditionalRequest | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   if (conditional?.etag) headers['if-none-match'] = conditional.etag;
@@ -153,7 +170,7 @@ export function createHttpMirrorClient(options: MirrorOptions): MirrorClient {
         throw new TideError('size', `expected a document of at most ${maxBytes} bytes, the mirror announces ${announced}`, where);
       }
       const bytes = await readCappedDocument(transfer.body, maxBytes, where);
-      return { bytes, ...validatorsOf(transfer.headers) };
+      return { bytes, ...lastingValidators(transfer.headers) };
     } finally {
       transfer.close();
     }

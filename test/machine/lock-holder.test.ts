@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as lockModule from '../../src/machine/lock.js';
 import { acquireStateLock } from '../../src/machine/lock.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -35,6 +36,37 @@ test('a holder "file" that is a directory is replaced', async () => {
   } finally {
     tmp.cleanup();
   }
+});
+
+test('a lock taken before this system booted, with no holder named (a power cut in between), is recovered at once', async () => {
+  const tmp = tempDir();
+  try {
+    mkdirSync(join(tmp.path, 'tide.lock'));
+    freshen(tmp.path);
+    // Touched a second before init started: the boot came after it.
+    const release = await acquireStateLock(tmp.path, 'verify', { initStartedAt: () => Date.now() + 1_000 });
+    assert.is(JSON.parse(readFileSync(holderFile(tmp.path), 'utf8')).command, 'verify');
+    await release();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('the same lock taken in this boot (init started an hour ago) still refuses: exit 7', async () => {
+  const tmp = tempDir();
+  try {
+    mkdirSync(join(tmp.path, 'tide.lock'));
+    freshen(tmp.path);
+    await rejectsWithCode(acquireStateLock(tmp.path, 'verify', { initStartedAt: () => Date.now() - 3_600_000 }), 'locked');
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('init start time from /proc is in the past and after the epoch', () => {
+  const { initStartedAtMs } = lockModule;
+  const started = initStartedAtMs();
+  assert.ok(started !== null && started > 0 && started <= Date.now(), String(started));
 });
 
 test('a held lock with a damaged holder file still refuses a second tide: holder unknown', async () => {
