@@ -111,7 +111,9 @@ async function trustedPointer(input: FindReleaseInput, fetched: MirrorAnswer<Fet
     }
   }));
   const settled = input.store.settlePointer(failures);
-  return { pointer: settled.pointer, winners: settled.mirrors };
+  // In the config's order, not the order the signatures happened to verify in: the
+  // operator lists mirrors by preference, and downloads try them in that order.
+  return { pointer: settled.pointer, winners: input.mirrors.filter((m) => settled.mirrors.includes(m)) };
 }
 
 /** The manifest the pointer pins by sha256, from the local cache (verified again); undefined to fetch it. */
