@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, copyFileSync, fchmodSync, fchownSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 
-export type Owner = { uid: number; gid: number };
+import type { Owner } from '../system/owner.js';
 
 export interface KeptFile {
   /** The kept version's file. */

@@ -5,7 +5,8 @@
 // and worker threads cost about 9 MB of memory each for no gain on two busy cores.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sizeUnits } from '../limits.js';
-import { copyKeptFile, type CopyContext, type KeptFile, type Owner } from './kept-file-copy.js';
+import type { Owner } from '../system/owner.js';
+import { copyKeptFile, type CopyContext, type KeptFile } from './kept-file-copy.js';
 
 // Files copied in one turn: a few milliseconds, so a fetch waits no longer than that.
 const BATCH_FILES = 16;

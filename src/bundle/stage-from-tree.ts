@@ -9,6 +9,7 @@
 // fsynced here: the caller syncs the staging directory's filesystem once, before the
 // rename that makes it a version (as for a staging from the bundle). On any failure
 // the staging directory is removed and the caller falls back to the bundle.
+import type { Owner } from '../system/owner.js';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, lchown, mkdir, open, rm, symlink, type FileHandle } from 'node:fs/promises';
@@ -29,7 +30,6 @@ import { objectPath, type CheckedTree, type CheckedTreeEntry } from './tree-docu
 import { checkStagedTree } from './check-staged-tree.js';
 import { copyKeptFiles } from './kept-file-pool.js';
 
-type Owner = { uid: number; gid: number };
 
 export interface TreeStagingOptions {
   tree: CheckedTree;

@@ -13,6 +13,7 @@
 // Memory stays flat: a file's bytes are copied into a small fixed pool of blocks
 // (so the gunzip buffers they came from die young), and the reader waits on
 // `ready()` while too many bytes or files are waiting to be written.
+import type { Owner } from '../system/owner.js';
 import { chmod, chown, close, constants, fchmod, fchown, fdatasync, lchown, mkdir, open, symlink } from 'node:fs';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,7 +46,6 @@ const HIGH_WATER_FILES = 256;
 const BLOCK_BYTES = 256 * sizeUnits.KiB;
 const POOL_BLOCKS = 16;
 
-type Owner = { uid: number; gid: number };
 
 interface Block {
   bytes: Buffer;
