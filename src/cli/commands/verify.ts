@@ -21,7 +21,7 @@ export const command: Command = async (args, cli) => {
   if (handOff !== undefined && !unitName.test(handOff)) {
     throw new TideError('usage', `verify: --hand-off-probation takes a service unit name (like tide-probation.service), not ${JSON.stringify(handOff)}`);
   }
-  let outcome = handOff ? await settleUntilProbation(cli, handOff) : await settle(cli);
+  let outcome = await settle(cli, handOff);
   if (outcome?.handedOff) {
     const started = await outcome.machine.runner.run(['systemctl', 'start', '--no-block', handOff!]);
     if (started.code !== 0) {
@@ -46,35 +46,26 @@ interface Settled {
   handedOff: boolean;
 }
 
-// The body returns the outcome itself: the run's summary (the JSON `result` line,
-// the metrics, the fleet report) is made from it.
-async function settle(cli: CliContext): Promise<Settled | null> {
-  let machine: MachineContext | undefined;
-  const settled = await withMachine(cli, 'verify', async (m) => {
-    machine = m;
-    const outcome = await settlePending(m);
-    if (!outcome) await reconcileAtBoot(m);
-    return outcome;
-  });
-  return settled && { settled, machine: machine!, handedOff: false };
-}
-
 /**
- * The boot unit's run (docs/design.md#probation): the startup check is settled here,
- * holding boot; a probation is left to `unit`. A marker already at probation (a reboot
- * during probation) is handed off as it is: the attempt is counted once, by the unit's run.
+ * Settle what is pending under the lock; with no marker, bring back missing containers.
+ * With `handOff` (the boot unit, docs/design.md#probation) the startup check is settled
+ * here, holding boot, and a probation is left to that unit: a marker already at
+ * probation (a reboot during probation) is handed off as it is, so the attempt is
+ * counted once, by the unit's run. The body returns the outcome itself: the run's
+ * summary (the JSON `result` line, the metrics, the fleet report) is made from it.
  */
-async function settleUntilProbation(cli: CliContext, unit: string): Promise<Settled | null> {
+async function settle(cli: CliContext, handOff?: string): Promise<Settled | null> {
   let machine: MachineContext | undefined;
   const settled = await withMachine(cli, 'verify', async (m) => {
     machine = m;
-    const file = inspectPendingMarker(m.layout);
-    const outcome = file.kind === 'marker' && file.marker.phase === 'probation'
+    const file = handOff ? inspectPendingMarker(m.layout) : undefined;
+    const outcome = file?.kind === 'marker' && file.marker.phase === 'probation'
       ? await driveTransaction(m, file.marker)
       : await settlePending(m);
     if (!outcome) await reconcileAtBoot(m);
     return outcome;
-  }, { probationHandOff: unit });
+  }, handOff ? { probationHandOff: handOff } : {});
   if (!settled) return null;
-  return { settled, machine: machine!, handedOff: settled.result === 'on-probation' && !machine!.interrupt.signal.aborted };
+  const handedOff = handOff !== undefined && settled.result === 'on-probation' && !machine!.interrupt.signal.aborted;
+  return { settled, machine: machine!, handedOff };
 }
