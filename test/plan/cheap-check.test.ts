@@ -139,7 +139,9 @@ test('a damaged cache is not trusted: the check fetches and verifies afresh', as
     mirrors.push(await countedMirror(host, logs.path, 'a'));
     useMirrors(host, [mirrors[0]!.nginx.url]);
     await host.publish('1.0.0');
-    assert.is((await host.tide(['update'])).code, 0);
+    await settled();
+    const installed = await host.tide(['update']);
+    assert.is(installed.code, 0, installed.stdout + installed.stderr);
     mirrors[0]!.take();
     const cache = join(host.stateDir, 'cache');
     // Flip a byte of every cached document: the sha256 names no longer match.
