@@ -19,6 +19,7 @@ import { releaseManifestSchema } from '../../src/documents/schemas.js';
 import { stageOciImage } from '../../src/machine/stage-oci-image.js';
 import { checkOciLayout } from '../../src/containers/oci-layout.js';
 import { limits } from '../../src/limits.js';
+import { publishOciLayout } from '../../src/release/write-image-blobs.js';
 
 const test = suite('oci layout image blobs');
 
@@ -54,7 +55,11 @@ function makeImage(layers: Buffer[], refName: string, opts: { twice?: boolean; m
 const artifactOf = (image: Image, image_ = ref): ImageArtifact => ({ type: 'image', path: 'images/demo-web/index.json', size: image.index.length, sha256: sha(image.index), image: image_, layout: 'oci' });
 
 function manifestOf(version: string, artifact: ImageArtifact): ReleaseManifest {
-  return releaseManifestSchema.parse({
+  return releaseManifestSchema.parse(manifestJson(version, artifact));
+}
+
+function manifestJson(version: string, artifact: ImageArtifact): unknown {
+  return ({
     schema: 1, app: 'demo', version, published: '2026-01-01T00:00:00Z',
     artifacts: [{ type: 'bundle', path: `demo-${version}.tar.gz`, size: 1, sha256: '0'.repeat(64) }, artifact],
   });
@@ -273,6 +278,48 @@ test('a staged layout with an edited blob does not check out: nothing would be l
   } finally {
     await f.close();
   }
+});
+
+test('release side: the saved layout becomes index.json plus objects/sha256 blobs; a blob already there is kept, a damaged one replaced', async () => {
+  const f = await fixture();
+  try {
+    const image = v2();
+    const saved = join(f.dir, 'saved');
+    mkdirSync(join(saved, 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(join(saved, 'index.json'), image.index);
+    for (const [hex, bytes] of image.blobs) writeFileSync(join(saved, 'blobs', 'sha256', hex), bytes);
+    const tree = join(f.dir, 'tree');
+    const first = await publishOciLayout(tree, saved, ref, 'images/demo-web/index.json', join(tree, 'releases/1.1.0/images/demo-web/index.json'));
+    assert.equal(first.artifact, artifactOf(image));
+    assert.equal(first.blobs, { written: image.blobs.size, kept: 0 });
+    for (const [hex, bytes] of image.blobs) assert.ok(readFileSync(join(tree, 'objects/sha256', hex)).equals(bytes));
+    writeFileSync(join(tree, 'objects/sha256', sha(base)), randomBytes(10));
+    const second = await publishOciLayout(tree, saved, ref, 'images/demo-web/index.json', join(tree, 'releases/1.1.1/images/demo-web/index.json'));
+    assert.equal(second.blobs, { written: 1, kept: image.blobs.size - 1 });
+    assert.ok(readFileSync(join(tree, 'objects/sha256', sha(base))).equals(base), 'the damaged blob was replaced');
+    // A saved layout that names another image is refused before anything is written.
+    await rejectsWithCode(publishOciLayout(join(f.dir, 'tree2'), saved, 'localhost/demo-web:9.9.9', 'images/demo-web/index.json', join(f.dir, 'tree2/x/index.json')), 'image-ref');
+    assert.not.ok(existsSync(join(f.dir, 'tree2', 'objects')));
+  } finally {
+    await f.close();
+  }
+});
+
+test('forward compatible: an image layout this tide does not know is refused with the manifest, in one line naming it', () => {
+  const parsed = releaseManifestSchema.safeParse({
+    schema: 1, app: 'demo', version: '2.0.0', published: '2026-01-01T00:00:00Z',
+    artifacts: [
+      { type: 'bundle', path: 'demo-2.0.0.tar.gz', size: 1, sha256: '0'.repeat(64) },
+      { type: 'image', layout: 'chunked-v9', path: 'images/web/index.json', size: 1, sha256: '0'.repeat(64), image: 'localhost/web:2.0.0' },
+    ],
+  });
+  assert.not.ok(parsed.success);
+  const issue = parsed.error!.issues[0]!;
+  assert.equal(issue.path, ['artifacts', 1, 'layout']);
+  assert.match(issue.message, /an image layout this tide knows .*a newer tide is needed/);
+  assert.ok(releaseManifestSchema.safeParse(manifestOf('1.1.0', artifactOf(v2()))).success, 'the oci layout parses');
+  const notIndex = { ...artifactOf(v2()), path: 'images/demo-web.oci.tar' };
+  assert.not.ok(releaseManifestSchema.safeParse(manifestJson('1.1.0', notIndex)).success, 'an oci layout artifact names its index.json');
 });
 
 test.run();
