@@ -6,7 +6,8 @@
 # systemd-container (the host lab: a Debian root booted with systemd-nspawn), prometheus +
 # prometheus-node-exporter (the rollout controller reads the fleet's textfile metrics;
 # promtool checks the alert rules), chromium (the status page, read headless),
-# python3-fusepy (the host lab's power-loss layer).
+# python3-fusepy (the host lab's power-loss layer), xfsprogs (delta staging on a filesystem
+# with reflinks, in a loop-mounted image).
 set -eu
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ] || missing="$missing $3"; }
@@ -24,6 +25,7 @@ need systemd-nspawn /usr/bin/systemd-nspawn systemd-container
 need prometheus /usr/bin/prometheus prometheus
 need prometheus-node-exporter /usr/bin/prometheus-node-exporter prometheus-node-exporter
 need chromium /usr/bin/chromium chromium
+need mkfs.xfs /usr/sbin/mkfs.xfs xfsprogs
 # The host lab's power-loss layer (scripts/hostlab/lazyfs.py) is a FUSE fs in Debian's python3.
 [ -f /usr/lib/python3/dist-packages/fusepy.py ] || missing="$missing python3-fusepy"
 [ -z "$missing" ] && { echo "test dependencies: all present"; exit 0; }
