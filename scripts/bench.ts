@@ -6,7 +6,7 @@
 //   BENCH_ONLY=stage   only the staging and RSS figures (or: host, the transaction's run
 //                      from a shell; lab, the same through the real units in a host-lab
 //                      machine: root, systemd-nspawn and debootstrap, docs/host-lab.md;
-//                      delta, the tree artifact's)
+//                      delta, the tree artifact's; image, an OCI-layout image's delta)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -16,10 +16,11 @@ import { benchLab } from './bench/lab-bench.js';
 import { markdownTable, textTable, type Figure } from './bench/report.js';
 import { benchStaging } from './bench/stage-bench.js';
 import { benchDelta } from './bench/delta-bench.js';
+import { benchImageDelta } from './bench/image-delta-bench.js';
 
 const MiB = 1024 * 1024;
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,lab,delta').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,lab,delta,image').split(','));
 
 const settings = quick
   ? {
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     if (only.has('host')) figures.push(...(await benchHost({ ...settings.host, log })));
     if (only.has('lab')) figures.push(...(await benchLab({ rollbackRuns: settings.host.rollbackRuns, swapRuns: settings.host.swapRuns, health: settings.host.health, log })));
     if (only.has('delta')) figures.push(...(await benchDelta({ workDir, ...settings.delta, log })));
+    if (only.has('image')) figures.push(...(await benchImageDelta({ workDir, layerBytes: [16 * MiB, 8 * MiB, 4 * MiB], runs: quick ? 3 : 5, log })));
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -1,10 +1,13 @@
-// SPEC formats.md#image-artifacts: `image` artifacts are podman oci-archives. Staging loads
+// SPEC formats.md#image-artifacts: `image` artifacts are podman oci-archives, or OCI layouts
+// (SPEC formats.md#oci-layout-images: every blob checked again right before the load). Staging loads
 // them (after their sha256 was checked while downloading) before anything is
 // swapped; `tide recover` loads them again from the copy kept in the state dir,
 // after checking that copy against the kept manifest once more.
 import { digestFile } from '../store/file-digest.js';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { archiveOciLayout, checkOciLayout, type OciImagePlan } from './oci-layout.js';
 import { TideError, isTideError } from '../errors.js';
 import { releaseManifestSchema, type ImageArtifact, type ReleaseManifest } from '../documents/schemas.js';
 import type { Logger } from '../log/logger.js';
@@ -22,6 +25,8 @@ export interface PlannedImageLoad {
   artifact: ImageArtifact;
   imageId: string;
   loaded: boolean;
+  /** SPEC formats.md#oci-layout-images: the checked layout, packed into an oci-archive just before `podman load`. */
+  oci?: OciImagePlan;
 }
 
 /**
@@ -30,7 +35,9 @@ export interface PlannedImageLoad {
  * names a different image here (a reused tag would change what rollback runs).
  */
 export async function planImageLoad(podman: Podman, file: string, artifact: ImageArtifact): Promise<PlannedImageLoad> {
-  const archive = await readOciArchive(file);
+  const oci = artifact.layout === 'oci' ? await checkOciLayout(file, artifact) : undefined;
+  // The layout's index was checked to carry exactly artifact.image.
+  const archive = oci ? { refs: [artifact.image], imageId: oci.imageId } : await readOciArchive(file);
   const named = archive.refs.length === 0 ? 'no ref' : archive.refs.join(', ');
   if (archive.refs.length !== 1 || archive.refs[0] !== artifact.image) {
     throw new TideError('image-ref', `expected the image archive to carry ${artifact.image}, found ${named}`);
@@ -39,7 +46,7 @@ export async function planImageLoad(podman: Podman, file: string, artifact: Imag
   if (present !== null && present !== archive.imageId) {
     throw new TideError('image-ref', `expected ${artifact.image} to be new or image ${archive.imageId.slice(0, 12)}, found it already names image ${present.slice(0, 12)} here (a release must not reuse a tag)`);
   }
-  return { file, artifact, imageId: archive.imageId, loaded: present !== null };
+  return { file, artifact, imageId: archive.imageId, loaded: present !== null, ...(oci ? { oci } : {}) };
 }
 
 /** `podman load`, then check that the ref names exactly the planned image. */
@@ -49,8 +56,12 @@ export async function applyImageLoad(podman: Podman, plan: PlannedImageLoad, log
     logger.log('debug', { event: 'image', message: `${artifact.image} is already loaded (${imageId.slice(0, 12)})` });
     return;
   }
-  const loaded = await podman.load(plan.file).catch((err: unknown) => {
+  const archive = plan.oci ? join(dirname(plan.file), `.load-${randomBytes(4).toString('hex')}.oci.tar`) : plan.file;
+  if (plan.oci) await archiveOciLayout(plan.file, plan.oci, archive);
+  const loaded = await podman.load(archive).catch((err: unknown) => {
     throw isTideError(err, 'config') ? err : new TideError('image-ref', `podman could not load the image archive: ${(err as Error).message}`);
+  }).finally(() => {
+    if (plan.oci) rmSync(archive, { force: true });
   });
   const after = await podman.imageId(artifact.image);
   if (after !== imageId || loaded.some((ref) => ref !== artifact.image)) {

@@ -53,6 +53,15 @@ const imageArtifact = z.object({
   sha256,
   /** The ref the loaded image must carry, e.g. localhost/demo-web:1.2.0. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:\d+)?[a-z0-9._\/-]*:[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'an image reference with a tag'),
+  /**
+   * SPEC formats.md#oci-layout-images: absent, a podman oci-archive; `oci`, an OCI image index
+   * (`path` ends in index.json) whose blobs are at objects/sha256/<hex>. A layout this host does
+   * not know is refused with the manifest: the release cannot be installed here without it.
+   */
+  layout: z.enum(['oci'], { message: 'an image layout this tide knows ("oci", or none for an oci-archive); a newer tide is needed for this release' }).optional(),
+}).refine((a) => a.layout !== 'oci' || a.path === 'index.json' || a.path.endsWith('/index.json'), {
+  message: 'an oci layout image artifact names its index.json',
+  path: ['path'],
 });
 
 /** SPEC formats.md#the-tree-artifact: tree.json, the bundle's tree as a list, for delta updates. */

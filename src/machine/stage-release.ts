@@ -23,6 +23,7 @@ import type { MachineContext } from './context.js';
 import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
 import { checkStagedTree } from '../bundle/check-staged-tree.js';
 import type { CheckedTree } from '../bundle/tree-document.js';
+import { stageOciImage } from './stage-oci-image.js';
 
 export interface StagedRelease {
   version: string;
@@ -110,15 +111,21 @@ async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest,
     const dest = join(dir, artifact.path);
     const path = `releases/${manifest.version}/${artifact.path}`;
     const full: ArtifactTransfer = { path, type: artifact.type, how: 'full', fetchedBytes: artifact.size, reusedBytes: 0 };
-    if (await fileMatches(dest, artifact)) {
-      downloaded.transfers.push({ ...full, fetchedBytes: 0 });
+    const had = await fileMatches(dest, artifact);
+    if (!had) {
+      mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+      ctx.logger.log('info', { event: 'download', message: `downloading ${path} (${artifact.size} bytes)`, to: manifest.version });
+      if (artifact.type === 'bundle') downloaded.stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest);
+      else await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger, ctx.progress?.(path, artifact.size));
+    }
+    const indexBytes = had ? 0 : artifact.size;
+    if (artifact.type === 'image' && artifact.layout === 'oci') {
+      // SPEC formats.md#oci-layout-images: the index names blobs; only those no kept version holds are fetched.
+      const blobs = await stageOciImage(ctx, manifest, artifact, mirrors, keptFirst(ctx));
+      downloaded.transfers.push({ ...blobs, fetchedBytes: blobs.fetchedBytes + indexBytes });
       continue;
     }
-    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-    ctx.logger.log('info', { event: 'download', message: `downloading ${path} (${artifact.size} bytes)`, to: manifest.version });
-    if (artifact.type === 'bundle') downloaded.stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest);
-    else await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger, ctx.progress?.(path, artifact.size));
-    downloaded.transfers.push(full);
+    downloaded.transfers.push({ ...full, fetchedBytes: indexBytes });
   }
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return downloaded;
@@ -240,6 +247,12 @@ function reportTransfers(ctx: MachineContext, manifest: ReleaseManifest, transfe
 export function forgetArtifacts(ctx: MachineContext, version: string): void {
   if ([readVersionLink(ctx.layout.current), readVersionLink(ctx.layout.previous)].includes(version)) return;
   rmSync(ctx.layout.artifactsDir(version), { recursive: true, force: true });
+}
+
+/** The installed versions, the current one first: its kept blobs are the likeliest to be shared. */
+function keptFirst(ctx: MachineContext): string[] {
+  const current = readVersionLink(ctx.layout.current);
+  return installedVersions(ctx).sort((a, b) => Number(b === current) - Number(a === current));
 }
 
 export function installedVersions(ctx: MachineContext): string[] {

@@ -11,7 +11,8 @@ import { releaseManifestSchema, type Artifact, type ReleaseManifest } from '../d
 import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import { buildBundle } from './build-bundle.js';
 import { checkName, checkVersion, digestFile, inTree, isoSeconds, treePaths } from './release-tree.js';
-import { planImages, saveImage, type ImageToSave } from './save-images.js';
+import { planImages, saveImage, type ImageLayout, type ImageToSave } from './save-images.js';
+import { publishOciLayout } from './write-image-blobs.js';
 import { signDetached, type SigningKey } from './sign-files.js';
 import { treeDocumentBytes } from '../bundle/tree-document.js';
 import { limits } from '../limits.js';
@@ -27,6 +28,8 @@ export interface BuildRequest {
   sourceDir: string;
   /** Podman image refs, each saved as images/<name>.oci.tar. */
   images?: readonly string[];
+  /** SPEC formats.md#oci-layout-images: `oci` publishes each image as an index plus shared blobs. */
+  imageLayout?: ImageLayout;
   /** How podman is run, e.g. ["podman", "--root", "/x", "--runroot", "/y"]. */
   podmanArgv?: readonly string[];
   /** Extra environment for podman (CONTAINERS_CONF in tests). */
@@ -58,7 +61,7 @@ export interface BuiltRelease {
 export async function buildRelease(request: BuildRequest): Promise<BuiltRelease> {
   const app = checkName('app', request.app);
   const version = checkVersion(request.version);
-  const images = planImages(request.images ?? []);
+  const images = planImages(request.images ?? [], request.imageLayout);
   checkSourceDir(request.sourceDir);
   const releasesDir = inTree(request.tree, 'releases');
   const finalDir = inTree(request.tree, treePaths.releaseDir(version));
@@ -113,6 +116,16 @@ async function stageRelease(
   if (images.length > 0) mkdirSync(join(staging, 'images'), { mode: 0o755 });
   for (const image of images) {
     const file = join(staging, image.path);
+    if (image.layout === 'oci') {
+      const saved = join(staging, `.oci-dir-${randomBytes(4).toString('hex')}`);
+      try {
+        await saveImage(request.podmanArgv ?? ['podman'], image.ref, saved, request.podmanEnv, 'oci-dir');
+        artifacts.push((await publishOciLayout(request.tree, saved, image.ref, image.path, file)).artifact);
+      } finally {
+        rmSync(saved, { recursive: true, force: true });
+      }
+      continue;
+    }
     await saveImage(request.podmanArgv ?? ['podman'], image.ref, file, request.podmanEnv);
     artifacts.push({ type: 'image', path: image.path, ...(await digestFile(file)), image: image.ref });
   }

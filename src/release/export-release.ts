@@ -4,6 +4,8 @@
 // member paths are mirror-tree paths (SPEC trust.md#the-export-file). A host reads it
 // with `tide update --from FILE` through the same checks as any mirror. An export a
 // host would refuse is refused here first.
+import { blobsOf, fileHoldsBlob, parseOciIndex, parseOciManifest, type OciBlob } from '../containers/oci-layout.js';
+import type { ImageArtifact } from '../documents/schemas.js';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -75,7 +77,22 @@ async function checkedArtifacts(tree: string, manifestPath: string): Promise<str
       throw new TideError('hash', `artifact ${artifact.path} is missing or not the one the manifest names`, { file });
     }
   }
-  return manifest.artifacts.map((a) => `${releaseDir}/${a.path}`);
+  const blobs = await Promise.all(manifest.artifacts.map(async (a) => (a.type === 'image' && a.layout === 'oci' ? imageBlobPaths(tree, `${releaseDir}/${a.path}`, a) : [])));
+  return [...manifest.artifacts.map((a) => `${releaseDir}/${a.path}`), ...new Set(blobs.flat())];
+}
+
+/** SPEC formats.md#oci-layout-images: an oci-layout image travels with its blobs, each checked against its digest. */
+async function imageBlobPaths(tree: string, indexPath: string, artifact: ImageArtifact): Promise<string[]> {
+  const manifestBlob = parseOciIndex(mustRead(tree, indexPath), artifact);
+  const held = async (blob: OciBlob): Promise<string> => {
+    const path = `objects/sha256/${blob.hex}`;
+    if (!(await fileHoldsBlob(inTree(tree, path), blob))) throw new TideError('hash', `image blob ${path} of ${artifact.image} is missing or not the bytes its digest names`, { file: inTree(tree, path) });
+    return path;
+  };
+  const paths = [await held(manifestBlob)];
+  const plan = parseOciManifest(mustRead(tree, paths[0]!), manifestBlob);
+  for (const blob of blobsOf(plan).slice(1)) paths.push(await held(blob));
+  return paths;
 }
 
 export async function exportChannel(request: ExportRequest): Promise<ExportedChannel> {

@@ -40,7 +40,8 @@ export async function listTreeFiles(tree: string): Promise<TreeFile[]> {
   const add = (path: string, stage: PublishStage) => found.push({ path, stage, source: inTree(tree, path) });
   // SPEC formats.md#the-tree-artifact: objects go out with the artifacts, before any manifest that needs them.
   for (const path of walkFiles(tree, 'objects')) {
-    if (/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz$/.test(path)) add(path, 'artifact');
+    // SPEC formats.md#oci-layout-images: image blobs at objects/sha256/<hex>.
+    if (/^objects\/[0-9a-f]{2}\/[0-9a-f]{64}\.gz$/.test(path) || /^objects\/sha256\/[0-9a-f]{64}$/.test(path)) add(path, 'artifact');
   }
   for (const path of walkFiles(tree, 'releases')) {
     add(path, /^releases\/[^/]+\/manifest\.json(\.asc)?$/.test(path) ? 'manifest' : 'artifact');

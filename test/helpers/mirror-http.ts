@@ -16,12 +16,14 @@ export interface MirrorHttpServer {
   url: string;
   /** Every request path seen, in order. */
   requests: string[];
+  /** Body bytes sent per path (files only, not faults): what a release cost, counted by the server. */
+  bytesServed: Map<string, number>;
   /** Answer `path` (mirror-relative, e.g. "channels/stable.json") with `handler`; undefined clears it. */
   fault(path: string, handler: FaultHandler | undefined): void;
   close(): Promise<void>;
 }
 
-function serveFile(root: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+function serveFile(root: string, path: string, req: IncomingMessage, res: ServerResponse, count: (bytes: number) => void): void {
   const file = join(root, normalize(`/${path}`));
   let size: number;
   try {
@@ -40,25 +42,27 @@ function serveFile(root: string, path: string, req: IncomingMessage, res: Server
   }
   if (range) res.writeHead(206, { 'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
   else res.writeHead(200, { 'content-length': size });
-  createReadStream(file, { start }).pipe(res);
+  createReadStream(file, { start }).on('data', (chunk) => count(chunk.length)).pipe(res);
 }
 
 /** Serve `root` until close(). */
 export async function serveMirrorDir(root: string): Promise<MirrorHttpServer> {
   const faults = new Map<string, FaultHandler>();
   const requests: string[] = [];
+  const bytesServed = new Map<string, number>();
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
     requests.push(path);
     const fault = faults.get(path);
     if (fault) fault(req, res);
-    else serveFile(root, path, req, res);
+    else serveFile(root, path, req, res, (bytes) => bytesServed.set(path, (bytesServed.get(path) ?? 0) + bytes));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    bytesServed,
     fault(path, handler) {
       if (handler) faults.set(path, handler);
       else faults.delete(path);

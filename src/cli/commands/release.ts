@@ -13,9 +13,10 @@ export const releaseUsage = `usage: tide release <subcommand> [options]      (--
   keygen  --name NAME [--email ADDR] [--out DIR | --private PATH --public PATH]
           an ed25519 signing key GnuPG 2.2 can read: DIR/<name>.key.asc (0600), DIR/<name>.pub.asc
           (DIR defaults to .; TIDE_KEY_PASSPHRASE, when set, encrypts the private key)
-  build   --app APP --version V --from DIR [--image REF ...] [--podman-argv JSON]
+  build   --app APP --version V --from DIR [--image REF ...] [--image-layout oci-archive|oci] [--podman-argv JSON]
           [--source-date-epoch SECONDS] [--published TIME] [--key PRIVATE.asc ...] [--tree DIR]
           releases/V/ with the bundle <app>-<V>.tar.gz, images/<name>.oci.tar per --image, manifest.json
+          (--image-layout oci: images/<name>/index.json and the image's blobs at objects/sha256/<hex>)
           (signed when --key is given). Bundle entries are stamped with SOURCE_DATE_EPOCH (flag or
           environment; default 0) so the same input gives the same bytes; the manifest's "published" is
           --published, else SOURCE_DATE_EPOCH when set, else now. An existing releases/V is refused.
@@ -131,16 +132,18 @@ async function keygen(args: string[], ctx: CliContext): Promise<number> {
 async function build(args: string[], ctx: CliContext): Promise<number> {
   const { values } = parseFlags('release build', args, {
     ...json, ...tree, ...keys, app: { type: 'string' }, version: { type: 'string' }, from: { type: 'string' },
-    image: { type: 'string', multiple: true, default: [] }, 'podman-argv': { type: 'string' },
+    image: { type: 'string', multiple: true, default: [] }, 'image-layout': { type: 'string' }, 'podman-argv': { type: 'string' },
     'source-date-epoch': { type: 'string' }, published: { type: 'string' },
   });
   const epochText = values['source-date-epoch'] ?? process.env.SOURCE_DATE_EPOCH;
   const published = values.published === undefined ? undefined : new Date(values.published);
   if (published && Number.isNaN(published.getTime())) throw new TideError('usage', `--published must be an ISO 8601 time, got ${JSON.stringify(values.published)}`);
+  const imageLayout = values['image-layout'];
+  if (imageLayout !== undefined && imageLayout !== 'oci' && imageLayout !== 'oci-archive') throw new TideError('usage', `--image-layout must be oci-archive or oci, got ${JSON.stringify(imageLayout)}`);
   const { buildRelease } = await import('../../release/build-release.js');
   const built = await buildRelease({
     tree: values.tree, app: required(values.app, '--app', 'build'), version: required(values.version, '--version', 'build'),
-    sourceDir: required(values.from, '--from', 'build'), images: values.image, podmanArgv: podmanArgv(values['podman-argv']),
+    sourceDir: required(values.from, '--from', 'build'), images: values.image, imageLayout, podmanArgv: podmanArgv(values['podman-argv']),
     sourceDateEpoch: numberFlag(epochText, '--source-date-epoch (or SOURCE_DATE_EPOCH)', /^\d+$/), published,
     signingKeys: values.key.length > 0 ? await signingKeys(values.key, 'build') : undefined,
   });
