@@ -14,16 +14,22 @@ const BATCH_FILES = 16;
 const BUFFER_BYTES = 1 * sizeUnits.MiB;
 
 /**
- * Copy every file; per file, undefined when copied, else why its kept file was not reused.
+ * Copy the kept file of every item; per item, undefined when copied, else why its kept file
+ * was not reused. Each item becomes a KeptFile (two full paths) only in its batch, so no
+ * list of them is held (memory flat in tree size, docs/benchmarks.md#delta-updates).
  * Throws the first failure that is not the kept file's (a full disk, a target already there).
  */
-export async function copyKeptFiles(files: readonly KeptFile[], o: { umask: number; owner?: Owner; signal?: AbortSignal }): Promise<(string | undefined)[]> {
-  const ctx: CopyContext = { umask: o.umask, owner: o.owner, buffer: Buffer.allocUnsafeSlow(Math.min(BUFFER_BYTES, files.reduce((most, f) => Math.max(most, f.size), 1))) };
+export async function copyKeptFiles<T extends { size: number }>(
+  items: readonly T[],
+  keptFileOf: (item: T) => KeptFile,
+  o: { umask: number; owner?: Owner; signal?: AbortSignal },
+): Promise<(string | undefined)[]> {
+  const ctx: CopyContext = { umask: o.umask, owner: o.owner, buffer: Buffer.allocUnsafeSlow(Math.min(BUFFER_BYTES, items.reduce((most, f) => Math.max(most, f.size), 1))) };
   const results: (string | undefined)[] = [];
-  for (let start = 0; start < files.length; start += BATCH_FILES) {
+  for (let start = 0; start < items.length; start += BATCH_FILES) {
     await nextTurn();
     o.signal?.throwIfAborted();
-    for (const file of files.slice(start, start + BATCH_FILES)) results.push(copyKeptFile(file, ctx));
+    for (let i = start; i < Math.min(start + BATCH_FILES, items.length); i++) results.push(copyKeptFile(keptFileOf(items[i]!), ctx));
   }
   return results;
 }

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
 import { writeAll } from '../store/write-all.js';
-import { droppedBuffers } from '../system/young-garbage.js';
+import { droppedBuffers, droppedDocuments } from '../system/young-garbage.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createStagingDir } from './extract.js';
 import { objectPath, type CheckedTree, type CheckedTreeEntry } from './tree-document.js';
@@ -103,7 +103,8 @@ class TreeStaging {
     const kept = entries.filter((entry) => reusable.has(entry.sha256!));
     const others = entries.filter((entry) => !reusable.has(entry.sha256!));
     const copies = copyKeptFiles(
-      kept.map((entry) => ({ source: join(from.dir, reusable.get(entry.sha256!)!), target: this.target(entry), size: entry.size, sha256: entry.sha256!, mode: entry.mode })),
+      kept,
+      (entry) => ({ source: join(from.dir, reusable.get(entry.sha256!)!), target: this.target(entry), size: entry.size, sha256: entry.sha256!, mode: entry.mode }),
       { umask: this.umask, owner: this.o.owner, signal: this.o.signal },
     );
     const fetches = this.fetchAll(others);
@@ -248,6 +249,8 @@ async function runPooled<T>(items: readonly T[], width: number, job: (item: T) =
 /** Stage `tree` into `stagingDir` from `plan`'s kept version and the mirrors' objects; or fail leaving nothing. */
 export async function stageFromTree(o: TreeStagingOptions): Promise<TreeStagingResult> {
   if (!o.client.fetchObject) throw new TideError('unreachable', 'this mirror client cannot fetch objects');
+  // The trees' parse (JSON, schema, policy: a few MB per thousand entries) is garbage by now.
+  droppedDocuments();
   createStagingDir(o.stagingDir, o.owner);
   const staging = new TreeStaging(o);
   try {
