@@ -13,6 +13,7 @@ import { digestFile } from '../store/file-digest.js';
 import type { Layout } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
+import { droppedDocuments } from '../system/young-garbage.js';
 import type { MachineContext } from '../machine/context.js';
 import { keptTreeOf, planDelta, type KeptTree } from './delta-plan.js';
 import { stageFromTree } from './stage-from-tree.js';
@@ -110,6 +111,9 @@ export async function stageDelta(ctx: MachineContext, manifest: ReleaseManifest,
   const current = readVersionLink(ctx.layout.current);
   const candidates = installed.filter((v) => v !== manifest.version).sort((a, b) => Number(b === current) - Number(a === current));
   const plan = planDelta(tree, await readKeptTrees(ctx.layout, candidates));
+  // The trees' parse (JSON, schema, policy: a few MB per thousand entries) is garbage by now,
+  // whether the release stages from a kept version or from its bundle.
+  droppedDocuments();
   const treePath = releaseFile(manifest, treeArtifactOf(manifest)!.path);
   if (!plan) {
     ctx.logger.log('info', { event: 'stage', message: `no kept version shares enough of ${manifest.version}'s files: installing from the bundle`, to: manifest.version });

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { everyMirrorFailed } from '../mirror/fetch-from-mirrors.js';
 import type { MirrorClient } from '../mirror/mirror-client.js';
 import { writeAll } from '../store/write-all.js';
-import { droppedBuffers, droppedDocuments } from '../system/young-garbage.js';
+import { droppedBuffers } from '../system/young-garbage.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createStagingDir } from './extract.js';
 import { objectPath, type CheckedTree, type CheckedTreeEntry } from './tree-document.js';
@@ -249,8 +249,6 @@ async function runPooled<T>(items: readonly T[], width: number, job: (item: T) =
 /** Stage `tree` into `stagingDir` from `plan`'s kept version and the mirrors' objects; or fail leaving nothing. */
 export async function stageFromTree(o: TreeStagingOptions): Promise<TreeStagingResult> {
   if (!o.client.fetchObject) throw new TideError('unreachable', 'this mirror client cannot fetch objects');
-  // The trees' parse (JSON, schema, policy: a few MB per thousand entries) is garbage by now.
-  droppedDocuments();
   createStagingDir(o.stagingDir, o.owner);
   const staging = new TreeStaging(o);
   try {
