@@ -31,7 +31,7 @@ const settings = quick
     }
   : {
       stage: { treeBytes: 256 * MiB, files: 2000, runs: 7, rssSizes: [256 * MiB, 1024 * MiB], rssRuns: 3 },
-      delta: { treeBytes: 256 * MiB, files: 2000, runs: 7, smallTreeBytes: 64 * MiB },
+      delta: { treeBytes: 256 * MiB, files: 2000, runs: 6, smallTreeBytes: 64 * MiB },
       host: { rollbackRuns: 3, swapRuns: 5, noopRuns: 5, statusRuns: 15, health: '' },
     };
 
