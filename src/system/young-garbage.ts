@@ -41,7 +41,7 @@ export function droppedBuffers(bytes: number): void {
  * Parsed documents just dropped (a release's tree.json and a kept one's: JSON, then the
  * schema's copy, then the policy's): their garbage outlives the young generation and would
  * stay until V8's first old-generation collection, past 30 MB of heap. One full collection
- * here, about 5 ms, keeps the peak flat in tree size (bench: peak RSS of a delta). Called
+ * here, about 9 ms, keeps the peak flat in tree size (bench: peak RSS of a delta). Called
  * without options, as V8's forced collection: `{ type: 'major' }` left a 4 MB higher peak.
  */
 export function droppedDocuments(): void {
