@@ -1,9 +1,10 @@
 // Delta updates (SPEC formats.md#the-tree-artifact): a release changing 1 % of the files
 // of the staging bench's tree, built by `tide release build` (bundle, tree.json, objects)
-// and served by nginx. Per run, in one of the six orders (each once in six runs), each into a fresh state dir: staging
-// it from the kept previous version (delta), from its bundle with no kept version (full,
-// tree checked), and from its bundle as a tide without trees would (today). Bytes over
-// the wire are nginx's ($bytes_sent in its access log: headers and body), not tide's.
+// and served by nginx. Per run, in one of the six orders (each once in six runs), each
+// into a fresh state dir: staging it from the kept previous version (delta), from its
+// bundle with no kept version (full, tree checked), and from its bundle as a tide without
+// trees would (today). Bytes over the wire are nginx's ($bytes_sent in its access log:
+// headers and body), not tide's.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

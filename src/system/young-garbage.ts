@@ -2,9 +2,11 @@
 // collects young ArrayBuffers only when about 32 MB of them have piled up (twice its
 // default semi-space), so a staging process would carry that much garbage. A
 // young-generation collection every few MiB costs a fraction of a millisecond and
-// keeps the garbage small (bench: peak RSS while staging). The collector is reached
-// the way Jest's leak detector reaches it: `--expose-gc` set at run time, `gc` taken
-// from a fresh context; a process started with --expose-gc uses its own.
+// keeps the garbage small (bench: peak RSS while staging); parsed documents, which
+// outlive the young generation, get one full collection (droppedDocuments). The
+// collector is reached the way Jest's leak detector reaches it: `--expose-gc` set at
+// run time, `gc` taken from a fresh context; a process started with --expose-gc uses
+// its own.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sizeUnits } from '../limits.js';
