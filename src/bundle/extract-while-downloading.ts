@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs';
 import { extractBundle } from './extract.js';
 import { GrowingFile } from './growing-file.js';
 import type { BundleTotals } from './read-archive.js';
+import type { CheckedTree } from './tree-document.js';
 
 export interface DownloadingBundle {
   /** The download's part file (`<dest>.part`). */
@@ -30,6 +31,8 @@ export interface ExtractWhileDownloadingOptions {
   maxUnpacked: number;
   maxEntries?: number;
   owner?: { uid: number; gid: number };
+  /** The release's verified tree: the bundle must agree with it (extract.ts). */
+  tree?: CheckedTree;
 }
 
 export type StreamedStaging = { staged: true; totals: BundleTotals } | { staged: false; reason: string };
@@ -49,7 +52,7 @@ export function extractWhileDownloading(options: ExtractWhileDownloadingOptions)
   const { bundle, stagingDir } = options;
   const file = new GrowingFile(bundle);
   // Removes the tree itself on any failure.
-  const extraction = extractBundle({ source: file, stagingDir, maxUnpacked: options.maxUnpacked, maxEntries: options.maxEntries, owner: options.owner });
+  const extraction = extractBundle({ source: file, stagingDir, maxUnpacked: options.maxUnpacked, maxEntries: options.maxEntries, owner: options.owner, tree: options.tree });
   extraction.catch(() => undefined); // the caller may abandon before it asks
   let highestWritten = 0;
   let restarted: string | undefined;

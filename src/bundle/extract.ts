@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 import { TideError } from '../errors.js';
 import { readBundleArchive, type ArchiveInput, type BundleTotals } from './read-archive.js';
 import { StagingWriter } from './staging-writer.js';
+import { TreeAgreement } from './tree-agreement.js';
+import type { CheckedTree } from './tree-document.js';
 
 /**
  * The archive: `archivePath`, a .tar.gz already checked against the manifest's size
@@ -26,6 +28,8 @@ export type ExtractBundleOptions = ArchiveInput & {
   /** SPEC formats.md#modes-and-owners: installed files belong to root, or to the configured owner. */
   owner?: { uid: number; gid: number };
   signal?: AbortSignal;
+  /** SPEC formats.md#the-tree-artifact: the release's verified tree, which the bundle must agree with. */
+  tree?: CheckedTree;
 };
 
 export function createStagingDir(stagingDir: string, owner?: { uid: number; gid: number }): void {
@@ -56,8 +60,10 @@ export async function extractBundle(options: ExtractBundleOptions): Promise<Bund
   const { stagingDir, owner } = options;
   createStagingDir(stagingDir, owner);
   const writer = new StagingWriter(stagingDir, owner);
+  const agreement = options.tree ? new TreeAgreement(options.tree, writer) : undefined;
   try {
-    const totals = await readBundleArchive({ ...options, sink: writer });
+    const totals = await readBundleArchive({ ...options, sink: agreement ?? writer });
+    agreement?.finish();
     await writer.finish();
     return totals;
   } catch (err) {

@@ -1,6 +1,7 @@
 // Stage a verified release: download every artifact (hash-checked while streaming),
 // extract the bundle into a staging dir under every bundle rule (while it downloads;
-// the tree counts only once its bytes are proven the signed ones), check the
+// the tree counts only once its bytes are proven the signed ones; a release with a
+// tree.json has each entry compared with it as it is written), check the
 // [[link]] targets, then move it into versions/<version>. Nothing here touches
 // the running version: on any refusal the staging dir is removed.
 import { digestFile } from '../store/file-digest.js';
@@ -21,7 +22,6 @@ import type { RunResult } from '../system/process-runner.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
 import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
-import { checkStagedTree } from '../bundle/check-staged-tree.js';
 import type { CheckedTree } from '../bundle/tree-document.js';
 import { stageOciImage } from './stage-oci-image.js';
 
@@ -58,7 +58,7 @@ const inBundle = (err: unknown, manifest: ReleaseManifest): unknown => (isTideEr
  * Returns the staged tree, or undefined when it is not proven to be the signed
  * bundle's: then the verified file is extracted again.
  */
-async function downloadBundleWhileStaging(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[], dest: string): Promise<string | undefined> {
+async function downloadBundleWhileStaging(ctx: MachineContext, manifest: ReleaseManifest, mirrors: string[], dest: string, tree: CheckedTree | undefined): Promise<string | undefined> {
   const bundle = bundleOf(manifest);
   const path = bundleFile(manifest);
   const stagingDir = newStagingDir(ctx, manifest.version);
@@ -67,6 +67,7 @@ async function downloadBundleWhileStaging(ctx: MachineContext, manifest: Release
     stagingDir,
     maxUnpacked: ctx.config.max_unpacked,
     owner: resolveOwner(ctx.config.owner),
+    tree,
   });
   const bar = ctx.progress?.(path, bundle.size);
   try {
@@ -115,7 +116,7 @@ async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest,
     if (!had) {
       mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
       ctx.logger.log('info', { event: 'download', message: `downloading ${path} (${artifact.size} bytes)`, to: manifest.version });
-      if (artifact.type === 'bundle') downloaded.stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest);
+      if (artifact.type === 'bundle') downloaded.stagingDir = await downloadBundleWhileStaging(ctx, manifest, mirrors, dest, tree);
       else await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256 }, dest, ctx.client, ctx.logger, ctx.progress?.(path, artifact.size));
     }
     const indexBytes = had ? 0 : artifact.size;
@@ -131,17 +132,6 @@ async function downloadArtifacts(ctx: MachineContext, manifest: ReleaseManifest,
   return downloaded;
 }
 
-/** SPEC formats.md#the-tree-artifact: staging from the tree or from the bundle gives the same tree. */
-async function checkBundleAgreesWithTree(stagingDir: string, tree: CheckedTree | undefined, manifest: ReleaseManifest): Promise<void> {
-  if (!tree) return;
-  try {
-    await checkStagedTree(stagingDir, tree);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new TideError('bundle-policy', `tree.json disagrees with the bundle: ${why}`, { file: bundleFile(manifest), ...(isTideError(err) ? { entry: err.where.entry } : {}) });
-  }
-}
-
 /** SPEC host-layout.md#links: the [[link]] targets must be in the tree; a refusal removes it. */
 function acceptStaged(ctx: MachineContext, manifest: ReleaseManifest, stagingDir: string, totals: BundleTotals): string {
   try {
@@ -155,14 +145,14 @@ function acceptStaged(ctx: MachineContext, manifest: ReleaseManifest, stagingDir
 }
 
 /** Extract the verified bundle file: the authoritative path, whose refusals are final. */
-async function extractInto(ctx: MachineContext, manifest: ReleaseManifest): Promise<string> {
+async function extractInto(ctx: MachineContext, manifest: ReleaseManifest, tree: CheckedTree | undefined): Promise<string> {
   const stagingDir = newStagingDir(ctx, manifest.version);
   const archivePath = join(ctx.layout.artifactsDir(manifest.version), bundleOf(manifest).path);
   let totals: BundleTotals;
   try {
     const owner = resolveOwner(ctx.config.owner);
     // extractBundle leaves no staging dir behind when it fails.
-    totals = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked, owner });
+    totals = await extractBundle({ archivePath, stagingDir, maxUnpacked: ctx.config.max_unpacked, owner, tree });
   } catch (err) {
     throw inBundle(err, manifest);
   }
@@ -197,7 +187,7 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
   let stagingDir: string | undefined;
   let synced: Promise<RunResult> | undefined;
   try {
-    stagingDir = streamed ?? (await extractInto(ctx, manifest));
+    stagingDir = streamed ?? (await extractInto(ctx, manifest, downloaded.tree));
     // Its bytes are in the tree now. Removed before the sync, its pages are dropped, never written.
     await rm(join(ctx.layout.artifactsDir(version), bundleOf(manifest).path), { force: true });
     // Crash safety: the staged files reach the disk before `current` can ever name them (the
@@ -207,7 +197,6 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
     synced.catch(() => undefined); // awaited below, or moot once the staging dir is removed
     // SPEC host-layout.md#links: a tree staged from objects must hold the [[link]] targets too.
     if (downloaded.delta) checkLinkTargets(stagingDir, ctx.config.link, manifest.version);
-    else await checkBundleAgreesWithTree(stagingDir, downloaded.tree, manifest);
     await ctx.images?.load(manifest);
   } catch (err) {
     await synced?.catch(() => undefined);

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import * as assert from 'uvu/assert';
 import { operatorLine, type ErrorCode, type TideError } from '../../src/errors.js';
 import { extractBundle } from '../../src/bundle/extract.js';
+import type { CheckedTree } from '../../src/bundle/tree-document.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -113,6 +114,8 @@ export interface RefusalExpectation {
   plant?: (dir: string) => void;
   /** Runs after the refusal: check nothing outside the staging dir changed. */
   after?: (dir: string) => void;
+  /** The release's tree, which the bundle must agree with. */
+  tree?: CheckedTree;
 }
 
 /**
@@ -128,7 +131,7 @@ export async function expectRefusal(archive: Buffer | ((dir: string) => Buffer),
     const before = readdirSync(tmp.path).sort();
     const stagingDir = join(tmp.path, 'staging');
     const err = await rejectsWithCode(
-      extractBundle({ archivePath, stagingDir, maxUnpacked: expected.maxUnpacked ?? 2 ** 30, maxEntries: expected.maxEntries }),
+      extractBundle({ archivePath, stagingDir, maxUnpacked: expected.maxUnpacked ?? 2 ** 30, maxEntries: expected.maxEntries, tree: expected.tree }),
       expected.code,
     );
     assert.not.ok(existsSync(stagingDir), 'the staging directory must be gone');
