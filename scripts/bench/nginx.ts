@@ -2,11 +2,13 @@
 // log of `$request_length $bytes_sent` per request (what a no-op check costs on the
 // wire). Single process, so stopping it is one signal to one pid we started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+
+const NGINX = '/usr/sbin/nginx';
 
 export interface BenchNginx {
   url: string;
@@ -83,7 +85,7 @@ async function startOnce(root: string, prefix: string): Promise<BenchNginx | und
   const port = await freePort();
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf(prefix, root, port));
-  const child = spawn('/usr/sbin/nginx', ['-c', confPath, '-p', prefix + '/', '-e', join(prefix, 'error.log')], { stdio: 'ignore' });
+  const child = spawn(NGINX, ['-c', confPath, '-p', prefix + '/', '-e', join(prefix, 'error.log')], { stdio: 'ignore' });
   // A bench that dies half-way (an uncaught error) leaves no nginx behind.
   const killOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -111,6 +113,8 @@ async function startOnce(root: string, prefix: string): Promise<BenchNginx | und
 
 /** Start nginx serving `root`; a port taken by someone else in between is retried. */
 export async function startBenchNginx(root: string): Promise<BenchNginx> {
+  // Without this, a fresh machine gets a bare `spawn /usr/sbin/nginx ENOENT` mid-bench.
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} not found: the bench serves its mirrors with nginx; run sh scripts/install-test-deps.sh first`);
   const prefix = mkdtempSync(join(tmpdir(), 'tide-bench-nginx-'));
   for (let attempt = 0; attempt < 3; attempt++) {
     const nginx = await startOnce(root, prefix);
