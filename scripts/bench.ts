@@ -25,13 +25,13 @@ const only = new Set((process.env.BENCH_ONLY ?? 'stage,host,lab,delta,image').sp
 const settings = quick
   ? {
       stage: { treeBytes: 32 * MiB, files: 300, runs: 3, rssSizes: [32 * MiB, 64 * MiB], rssRuns: 1 },
-      delta: { treeBytes: 32 * MiB, files: 300, runs: 3, smallTreeBytes: 8 * MiB },
+      delta: { treeBytes: 32 * MiB, files: 300, runs: 3, smallTreeBytes: 8 * MiB, reflinkRuns: 2 },
       // The default interval (2s) decides the rollback latency; a short stable window only shortens the run.
       host: { rollbackRuns: 1, swapRuns: 1, noopRuns: 3, statusRuns: 5, health: '[health]\nstable = "1s"\n' },
     }
   : {
       stage: { treeBytes: 256 * MiB, files: 2000, runs: 7, rssSizes: [256 * MiB, 1024 * MiB], rssRuns: 3 },
-      delta: { treeBytes: 256 * MiB, files: 2000, runs: 6, smallTreeBytes: 64 * MiB },
+      delta: { treeBytes: 256 * MiB, files: 2000, runs: 6, smallTreeBytes: 64 * MiB, reflinkRuns: 6 },
       host: { rollbackRuns: 3, swapRuns: 5, noopRuns: 5, statusRuns: 15, health: '' },
     };
 

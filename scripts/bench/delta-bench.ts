@@ -4,7 +4,9 @@
 // into a fresh state dir: staging it from the kept previous version (delta), from its
 // bundle with no kept version (full, tree checked), and from its bundle as a tide without
 // trees would (today). Bytes over the wire are nginx's ($bytes_sent in its access log:
-// headers and body), not tide's.
+// headers and body), not tide's. Then, where the bench may mount a loop-backed xfs
+// (root, mkfs.xfs), delta and today alternate with the state dirs on it: the kept files
+// become reflinks there, the figure a filesystem that can clone gets.
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ export interface DeltaBenchOptions {
   runs: number;
   /** A smaller tree whose delta's peak RSS shows it is flat in tree size. */
   smallTreeBytes: number;
+  /** Delta/today pairs with the state dirs on a loop-mounted xfs; 0 for none. */
+  reflinkRuns: number;
   log: (line: string) => void;
 }
 
@@ -85,6 +89,66 @@ async function withKeptVersion(dir: string, mirror: string, releases: Releases, 
 
 type Mode = 'delta' | 'full' | 'today';
 
+/** Why an xfs with reflinks cannot be mounted here, or undefined when it can. */
+function whyNoXfs(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  if (spawnSync('mkfs.xfs', ['-V']).status !== 0) return 'no mkfs.xfs (xfsprogs)';
+  return undefined;
+}
+
+function mustRun(argv: string[]): void {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${argv.join(' ')} failed: ${result.stderr || result.error?.message}`);
+}
+
+/** A sparse xfs image with reflinks, loop-mounted for `body`; always unmounted and removed. */
+async function onXfs<T>(workDir: string, bytes: number, body: (dir: string) => Promise<T>): Promise<T> {
+  const image = join(workDir, 'delta-xfs.img');
+  const mount = join(workDir, 'delta-xfs');
+  try {
+    mustRun(['truncate', '-s', String(bytes), image]);
+    mustRun(['mkfs.xfs', '-q', '-m', 'reflink=1', image]);
+    mkdirSync(mount);
+    mustRun(['mount', '-o', 'loop', image, mount]);
+    try {
+      return await body(mount);
+    } finally {
+      mustRun(['umount', mount]);
+    }
+  } finally {
+    rmSync(image, { force: true });
+    rmSync(mount, { recursive: true, force: true });
+  }
+}
+
+/** Per run on the xfs: the kept version installed, then delta and today in alternating order. */
+async function benchReflinks(root: string, mirror: string, releases: Releases, nginx: BenchNginx, runs: number, log: (line: string) => void): Promise<{ delta: number[]; today: number[]; ratios: number[] }> {
+  const out = { delta: [] as number[], today: [] as number[], ratios: [] as number[] };
+  for (let run = 0; run < runs; run++) {
+    const runDir = join(root, `run-${run}`);
+    const times: Partial<Record<Mode, number>> = {};
+    const order: Mode[] = run % 2 === 0 ? ['delta', 'today'] : ['today', 'delta'];
+    // As in the ext4 runs, the kept version is installed before either timed staging.
+    mkdirSync(join(runDir, 'delta'), { recursive: true });
+    await withKeptVersion(join(runDir, 'delta'), mirror, releases, nginx);
+    for (const mode of order) {
+      const stateDir = join(runDir, mode);
+      mkdirSync(stateDir, { recursive: true });
+      const result = await runChild({ stateDir, mirror, manifestFile: releases.manifest('1.1.0'), withoutTree: mode === 'today' });
+      wire(nginx);
+      const how = result.transfers.find((t) => t.type !== 'image')!.how;
+      if ((mode === 'delta') !== (how === 'delta')) throw new Error(`expected a ${mode} staging on xfs, it was ${how}`);
+      times[mode] = result.stageMs;
+      out[mode as 'delta' | 'today'].push(result.stageMs);
+    }
+    out.ratios.push(times.delta! / times.today!);
+    log(`  xfs run ${run + 1}/${runs}: delta ${Math.round(times.delta!)} ms, today ${Math.round(times.today!)} ms`);
+    // Three trees a run: removed, so the image never needs more than one run's room.
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 export async function benchDelta(options: DeltaBenchOptions): Promise<Figure[]> {
   options.log(`delta: building 1.0.0 and 1.1.0 (1 % of ${options.files} files changed) of ${options.treeBytes / MiB} MiB with tide release build`);
   const releases = await buildReleases(options.workDir, 'delta', options.treeBytes, options.files);
@@ -101,6 +165,7 @@ export async function benchDelta(options: DeltaBenchOptions): Promise<Figure[]> 
   const fullWire: number[] = [];
   const rss: number[] = [];
   const smallRss: number[] = [];
+  let reflinks: { delta: number[]; today: number[]; ratios: number[] } | undefined;
   try {
     const mirror = `${nginx.url}/big`;
     // Every order of the three, one per run: each mode runs first, second and third, and
@@ -138,6 +203,14 @@ export async function benchDelta(options: DeltaBenchOptions): Promise<Figure[]> 
       await withKeptVersion(stateDir, `${nginx.url}/small`, small, nginx);
       smallRss.push((await runChild({ stateDir, mirror: `${nginx.url}/small`, manifestFile: small.manifest('1.1.0'), withoutTree: false })).peakRssMB);
     }
+    const noXfs = options.reflinkRuns > 0 ? whyNoXfs() : 'not asked for';
+    if (noXfs) options.log(`delta: no xfs figure (${noXfs})`);
+    else {
+      options.log(`delta: ${options.reflinkRuns} delta/today pairs with the state dirs on a loop-mounted xfs (reflinks)`);
+      // Room for one run: the kept version, the delta, today's tree and its bundle, with margin.
+      const room = Math.max(1024 * MiB, 6 * options.treeBytes);
+      reflinks = await onXfs(options.workDir, room, (dir) => benchReflinks(dir, mirror, releases, nginx, options.reflinkRuns, options.log));
+    }
   } finally {
     await nginx.stop();
     rmSync(join(options.workDir, 'delta-runs'), { recursive: true, force: true });
@@ -151,10 +224,20 @@ export async function benchDelta(options: DeltaBenchOptions): Promise<Figure[]> 
   const rssSummary = summarize(rss);
   const smallSummary = summarize(smallRss);
   const flat = rssSummary.median <= smallSummary.median * 1.1;
-  return [
+  const figures: Figure[] = [
     { name: `delta: bytes over the wire (nginx $bytes_sent) for a ${what}`, unit: 'bytes', tide: wireSummary, baseline: { label: 'the full bundle', ...fullSummary }, ratio: wireRatio, target: '≤ 0.03×', met: wireRatio <= 0.03 },
     { name: `delta: staging time for a ${what}`, unit: 'ms', tide: summarize(samples.delta), baseline: { label: 'full staging from the bundle (today)', ...summarize(samples.today) }, ratio: deltaRatio.median, target: '≤ 0.2× (median of paired ratios)', met: deltaRatio.median <= 0.2, note: `paired ratios ${deltaRatio.min.toFixed(2)}–${deltaRatio.max.toFixed(2)}; the final sync writes every copied byte again (ext4 has no reflink)` },
     { name: `delta: full install with a tree (no kept version) of a ${what}`, unit: 'ms', tide: summarize(samples.full), baseline: { label: 'full staging without the tree (today)', ...summarize(samples.today) }, ratio: fullRatio.median, target: '≤ 1.05× (median of paired ratios)', met: fullRatio.median <= 1.05, note: `paired ratios ${fullRatio.min.toFixed(2)}–${fullRatio.max.toFixed(2)}` },
     { name: `delta: peak RSS staging the ${what}`, unit: 'MB', tide: rssSummary, baseline: { label: `the same delta of a ${options.smallTreeBytes / MiB} MiB tree`, ...smallSummary }, ratio: ratioOf(rssSummary, smallSummary), target: '≤ 100 MB, flat (≤ 1.1×)', met: rssSummary.median <= 100 && flat },
   ];
+  if (reflinks) {
+    const ratio = summarize(reflinks.ratios);
+    figures.push({
+      name: `delta: staging time on xfs with reflinks (loop-mounted) for a ${what}`, unit: 'ms', tide: summarize(reflinks.delta),
+      baseline: { label: 'full staging from the bundle (today), same xfs', ...summarize(reflinks.today) }, ratio: ratio.median,
+      target: '≤ 0.2× (median of paired ratios)', met: ratio.median <= 0.2,
+      note: `paired ratios ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}; kept files are reflinks, each clone read back to hash it`,
+    });
+  }
+  return figures;
 }
