@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { releaseManifestSchema, type ImageArtifact } from '../../src/documents/schemas.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { stageOciImage } from '../../src/machine/stage-oci-image.js';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { layoutFor } from '../../src/store/layout.js';
 import { startBenchNginx } from './nginx.js';
 import { summarize, type Figure } from './report.js';

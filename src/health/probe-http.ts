@@ -8,8 +8,7 @@ import { rootCertificates } from 'node:tls';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
 import { limits } from '../limits.js';
-import type { ProbeResult } from './probes.js';
-import { unreachableResult } from './probe-tcp.js';
+import { unreachableResult, type ProbeResult } from './probe-result.js';
 
 type HttpProbe = Extract<ProbeSpec, { type: 'http' }>;
 

@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import type { ProbeSpec } from '../config/schema.js';
 import { formatDuration } from '../config/units.js';
-import type { ProbeResult } from './probes.js';
+import { unreachableResult, type ProbeResult } from './probe-result.js';
 
 type TcpProbe = Extract<ProbeSpec, { type: 'tcp' }>;
 
@@ -24,22 +24,4 @@ export function probeTcp(probe: TcpProbe, timeoutMs: number): Promise<ProbeResul
     socket.once('connect', () => finish({ ok: true, detail: 'accepted a connection', answered: true }));
     socket.once('error', (err) => finish(unreachableResult(err)));
   });
-}
-
-/** How a connection failed, for tcp and http probes alike. */
-export function unreachableResult(err: NodeJS.ErrnoException): ProbeResult {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      // Counts toward fail fast: nobody listens on the port any more.
-      return { ok: false, detail: 'refused the connection', refused: true };
-    case 'ECONNRESET':
-      return { ok: false, detail: 'reset the connection' };
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return { ok: false, detail: `could not be reached (${err.code})` };
-    default:
-      return { ok: false, detail: `failed: ${err.message}` };
-  }
 }

@@ -7,18 +7,9 @@ import { createProcessRunner, describeExit } from '../system/process-runner.js';
 import { unitState } from '../system/systemd.js';
 import { probeHttp } from './probe-http.js';
 import { probeTcp } from './probe-tcp.js';
+import type { ProbeResult } from './probe-result.js';
 
-export interface ProbeResult {
-  ok: boolean;
-  /** What the probe saw, completing "<probe> …": "answered 500, expected 200". */
-  detail: string;
-  /** The target is gone for good (a failed unit, a removed container): stop waiting. */
-  gone?: boolean;
-  /** The application itself answered (a connection, an HTTP status other than 502/503/504). */
-  answered?: boolean;
-  /** Nobody listens: ECONNREFUSED, or a proxy in front says 502/503/504. */
-  refused?: boolean;
-}
+export type { ProbeResult } from './probe-result.js';
 
 export interface AttemptBudget {
   /** The attempt gives up and fails after this long. */

@@ -1,7 +1,7 @@
 // Wire the real side effects once: mirrors, processes, probes, clock, SIGTERM.
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
-import { createMirrorClient } from '../mirror/mirror-client.js';
+import { createMirrorClient } from '../mirror/create-mirror-client.js';
 import { createProcessRunner, type ProcessRunner } from '../system/process-runner.js';
 import { createProber } from '../health/probes.js';
 import { readMachineId } from '../plan/rollout.js';

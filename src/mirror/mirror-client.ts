@@ -1,10 +1,7 @@
 // The narrow interface between the update and its untrusted mirrors: raw bytes
 // of small documents (verified later by src/trust), and artifacts written to
-// disk only once their signed size and sha256 match.
+// disk only once their signed size and sha256 match. create-mirror-client.ts makes one.
 import { limits } from '../limits.js';
-import { createHttpMirrorClient } from './http-mirror-client.js';
-import { createFileMirrorClient } from './file-mirror-client.js';
-import { mirrorScheme } from './mirror-path.js';
 
 export interface FetchedDocument {
   /** The raw bytes, exactly as served (signatures are checked over these). Empty when not modified. */
@@ -85,17 +82,3 @@ export const defaultMirrorOptions: MirrorOptions = {
   minRateGraceMs: limits.minRateGraceMs,
   maxRedirects: limits.maxRedirects,
 };
-
-/** One client for every mirror: each call goes to the http(s) or the file:// client by the mirror's scheme. */
-export function createMirrorClient(options: Partial<MirrorOptions> = {}): MirrorClient {
-  const settled = { ...defaultMirrorOptions, ...options };
-  const clients = { http: createHttpMirrorClient(settled), file: createFileMirrorClient() };
-  const clientFor = (mirror: string): MirrorClient => clients[mirrorScheme(mirror)];
-  return {
-    fetchDocument: async (mirror, path, maxBytes, conditional) =>
-      clientFor(mirror).fetchDocument(mirror, path, maxBytes, conditional),
-    downloadArtifact: async (mirror, path, expect, dest, onProgress) =>
-      clientFor(mirror).downloadArtifact(mirror, path, expect, dest, onProgress),
-    fetchObject: async (mirror, path, maxBytes) => clientFor(mirror).fetchObject!(mirror, path, maxBytes),
-  };
-}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { TideError } from '../errors.js';
 import { limits } from '../limits.js';
 import type { MirrorPlan } from './publish-plan.js';
-import { directoryTarget, type MirrorTarget } from './publish-tree.js';
+import { directoryTarget, type MirrorTarget } from './mirror-target.js';
 
 /** `git+file:///srv/demo.git#pages` → the URL git understands and the branch (default main). */
 export function parseGitMirror(mirror: string): { url: string; branch: string } {

@@ -1,30 +1,19 @@
-// `tide release publish`, part two: copy the planned files to each directory
-// mirror in order. Each file goes to a temp name in its final directory, is
-// fsynced, checked against the sha256 planned for it, and renamed over its
-// name; nothing on a mirror is ever deleted.
+// `tide release publish`, part two: plan every mirror, then copy the planned files to
+// each in order (mirror-target.ts: a directory, a git checkout, a bucket); nothing on
+// a mirror is ever deleted.
 //
 // Signature before document (see publishingOrder): a reader that fetches the
 // new document then its .asc finds the matching signature. A reader that read
 // the old document a moment before may fetch the new .asc and see a bad
 // signature; either order has such a window, and both end in a refusal, never
 // in trusting unsigned bytes — the host moves on to the next mirror.
-import { digestingTap } from '../store/file-digest.js';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync, renameSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
+import { existsSync, statSync } from 'node:fs';
 import { TideError } from '../errors.js';
-import { fsyncDir } from '../store/atomic.js';
-import { mirrorDirectory, type FileDigest } from './release-tree.js';
-import { directoryContents, listTreeFiles, planMirror, type MirrorContents, type MirrorPlan, type PublishStage, type TreeFile, type TreeTrust } from './publish-plan.js';
+import { mirrorDirectory } from './release-tree.js';
+import { listTreeFiles, planMirror, type MirrorPlan, type TreeTrust } from './publish-plan.js';
+import { atomicFileWriter, directoryTarget, type MirrorFileWriter, type MirrorTarget, type PublishedMirror } from './mirror-target.js';
 import { readNewestTreeRoot } from './tree-roots.js';
 import { readRevocations } from './revoke-releases.js';
-
-/** Writes one file on a mirror so that it appears complete or not at all. Tests wrap it to record the order. */
-export interface MirrorFileWriter {
-  write(source: string, target: string, expected: FileDigest): Promise<void>;
-}
 
 export interface PublishRequest {
   tree: string;
@@ -33,28 +22,6 @@ export interface PublishRequest {
   writer?: MirrorFileWriter;
   /** For s3:// mirrors: the S3-compatible endpoint (default: the AWS SDK's, from AWS_ENDPOINT_URL or AWS). */
   s3Endpoint?: string;
-}
-
-export interface PublishedMirror {
-  mirror: string;
-  /** Mirror-relative paths written, in the order they were written. */
-  copied: { path: string; stage: PublishStage; size: number }[];
-  /** Mirror-relative paths already there with the same bytes. */
-  unchanged: string[];
-  /** git remotes: the commit pushed (null when nothing changed). */
-  commit?: string | null;
-}
-
-/** One mirror being published to: what it holds, how a file reaches it, what ends the publish. */
-export interface MirrorTarget {
-  mirror: string;
-  contents: MirrorContents;
-  /** Write the planned files in order, each whole or not at all. */
-  write(files: readonly TreeFile[]): Promise<void>;
-  /** After every file is written (git: commit and push the lot as one ref update). */
-  finish?(plan: MirrorPlan): Promise<Partial<PublishedMirror>>;
-  /** Remove what opening it made (a temp checkout). */
-  close?(): void;
 }
 
 export async function publishTree(request: PublishRequest): Promise<PublishedMirror[]> {
@@ -92,17 +59,6 @@ async function openTarget(mirror: string, request: PublishRequest): Promise<Mirr
   return directoryTarget(mirror, existingDirectory(mirror), request.writer ?? atomicFileWriter);
 }
 
-/** A directory (or a checkout): each file through the writer, in order. */
-export function directoryTarget(mirror: string, dir: string, writer: MirrorFileWriter = atomicFileWriter): MirrorTarget {
-  return {
-    mirror,
-    contents: directoryContents(dir),
-    async write(files) {
-      for (const file of files) await writer.write(file.source, join(dir, ...file.path.split('/')), file);
-    },
-  };
-}
-
 /** With a root chain in the tree: its newest root and revoked keys, to judge what a mirror holds. */
 async function treeTrust(tree: string): Promise<TreeTrust | undefined> {
   const newest = await readNewestTreeRoot(tree);
@@ -120,39 +76,3 @@ function existingDirectory(mirror: string): string {
   return dir;
 }
 
-export const atomicFileWriter: MirrorFileWriter = {
-  async write(source, target, expected) {
-    makeDirectories(dirname(target));
-    const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    try {
-      const written = await copyHashing(source, temp);
-      if (written.size !== expected.size || written.sha256 !== expected.sha256) {
-        // The tree changed under us between the plan and the copy.
-        throw new TideError('hash', `expected sha256 ${expected.sha256} (${expected.size} bytes), copied ${written.sha256} (${written.size} bytes)`, { file: source });
-      }
-      const handle = await open(temp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      renameSync(temp, target);
-    } finally {
-      rmSync(temp, { force: true });
-    }
-    fsyncDir(dirname(target));
-  },
-};
-
-/** mkdir -p with 0755, fsyncing each parent that gained a directory. */
-function makeDirectories(dir: string): void {
-  const created = mkdirSync(dir, { recursive: true, mode: 0o755 });
-  if (created === undefined) return;
-  for (let d = dir; d.length >= created.length; d = dirname(d)) fsyncDir(dirname(d));
-}
-
-async function copyHashing(source: string, target: string): Promise<FileDigest> {
-  const measure = digestingTap();
-  await pipeline(createReadStream(source), measure.tap, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
-  return measure.digest();
-}

@@ -9,7 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3Serv
 import { TideError } from '../errors.js';
 import type { FileDigest } from '../store/file-digest.js';
 import type { MirrorContents, TreeFile } from './publish-plan.js';
-import type { MirrorTarget } from './publish-tree.js';
+import type { MirrorTarget } from './mirror-target.js';
 
 /** `s3://bucket/some/prefix` → bucket and key prefix ("some/prefix/", or ""). */
 export function parseS3Mirror(mirror: string): { bucket: string; prefix: string } {

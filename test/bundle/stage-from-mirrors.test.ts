@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extractWhileDownloading } from '../../src/bundle/extract-while-downloading.js';
 import { downloadFromFirstGood } from '../../src/mirror/fetch-from-mirrors.js';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fileHandler, serve, sha256, stallHandler } from '../mirror/mirror-server.js';
 

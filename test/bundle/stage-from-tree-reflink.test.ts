@@ -10,7 +10,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { keptTreeOf, planDelta } from '../../src/bundle/delta-plan.js';
 import { stageFromTree } from '../../src/bundle/stage-from-tree.js';
 import { checkTreeEntries, objectPath, type CheckedTree, type TreeEntry } from '../../src/bundle/tree-document.js';

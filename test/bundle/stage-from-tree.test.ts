@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { keptTreeOf, planDelta, type KeptTree } from '../../src/bundle/delta-plan.js';
 import { stageFromTree } from '../../src/bundle/stage-from-tree.js';
 import { checkTreeEntries, objectPath, parseTreeDocument, type CheckedTree, type TreeEntry } from '../../src/bundle/tree-document.js';

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
 import { serveMirrorDir, type MirrorHttpServer } from '../helpers/mirror-http.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { layoutFor, type Layout } from '../../src/store/layout.js';
 import type { Logger, LogEvent } from '../../src/log/logger.js';
 import type { ImageArtifact, ReleaseManifest } from '../../src/documents/schemas.js';

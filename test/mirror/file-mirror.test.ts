@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
 import { patternBytes, sha256 } from './mirror-server.js';

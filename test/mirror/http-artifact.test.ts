@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { tempDir } from '../helpers/tmp.js';
 import { endlessHandler, fileHandler, patternBytes, serve, sha256, stallHandler, trickleHandler } from './mirror-server.js';

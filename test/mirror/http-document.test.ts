@@ -1,7 +1,7 @@
 // test-needs: network
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { redirectAllowed } from '../../src/mirror/http-mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { freePort } from '../../scripts/lib/free-port.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mirrorFilePath, mirrorHttpUrl, mirrorScheme } from '../../src/mirror/mirror-path.js';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { rejectsWithCode, throwsWithCode } from '../helpers/assert-error.js';
 
 test('joins a path under a base with or without a trailing slash', () => {

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMirrorClient } from '../../src/mirror/mirror-client.js';
+import { createMirrorClient } from '../../src/mirror/create-mirror-client.js';
 import { lastingValidators } from '../../src/mirror/http-mirror-client.js';
 import { rejectsWithCode } from '../helpers/assert-error.js';
 import { startNginx } from '../../scripts/lib/nginx.js';
