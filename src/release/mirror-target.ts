@@ -3,13 +3,11 @@
 // at a time, each to a temp name in its final directory, fsynced, checked against the
 // sha256 planned for it, then renamed over its name.
 import { digestingTap } from '../store/file-digest.js';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { TideError } from '../errors.js';
-import { fsyncDir } from '../store/atomic.js';
+import { fsyncDir, writeStreamAtomic } from '../store/atomic.js';
 import type { FileDigest } from './release-tree.js';
 import { directoryContents, type MirrorContents, type MirrorPlan, type PublishStage, type TreeFile } from './publish-plan.js';
 
@@ -54,24 +52,13 @@ export function directoryTarget(mirror: string, dir: string, writer: MirrorFileW
 export const atomicFileWriter: MirrorFileWriter = {
   async write(source, target, expected) {
     makeDirectories(dirname(target));
-    const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    try {
+    await writeStreamAtomic(target, async (temp) => {
       const written = await copyHashing(source, temp);
       if (written.size !== expected.size || written.sha256 !== expected.sha256) {
         // The tree changed under us between the plan and the copy.
         throw new TideError('hash', `expected sha256 ${expected.sha256} (${expected.size} bytes), copied ${written.sha256} (${written.size} bytes)`, { file: source });
       }
-      const handle = await open(temp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      renameSync(temp, target);
-    } finally {
-      rmSync(temp, { force: true });
-    }
-    fsyncDir(dirname(target));
+    });
   },
 };
 

@@ -4,15 +4,14 @@
 // checked (inflated and hashed) and kept; a damaged one is replaced. Each object
 // appears under its name only complete, fsynced, and proven to hold the bytes its
 // name says.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { TideError } from '../errors.js';
-import { fsyncDir } from '../store/atomic.js';
+import { writeStreamAtomic } from '../store/atomic.js';
 import { objectPath } from '../bundle/tree-document.js';
 import { inTree } from './release-tree.js';
 
@@ -57,8 +56,7 @@ async function objectHolds(file: string, expect: ObjectSource): Promise<boolean>
 
 async function writeObject(file: string, object: ObjectSource): Promise<void> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const temp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
+  await writeStreamAtomic(file, async (temp) => {
     const hash = createHash('sha256');
     const counter = { bytes: 0 };
     await pipeline(createReadStream(object.source), hashingTap(hash, counter), createGzip({ level: OBJECT_GZIP_LEVEL }), createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
@@ -66,17 +64,7 @@ async function writeObject(file: string, object: ObjectSource): Promise<void> {
     if (counter.bytes !== object.size || sha !== object.sha256) {
       throw new TideError('bundle-policy', `expected the file the bundle packed (sha256 ${object.sha256}), found it changed while the release was built`, { file: object.source });
     }
-    const handle = await open(temp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    renameSync(temp, file);
-    fsyncDir(dirname(file));
-  } finally {
-    rmSync(temp, { force: true });
-  }
+  });
 }
 
 /** Every distinct file of the bundle as an object of the release tree. */

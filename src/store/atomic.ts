@@ -1,6 +1,7 @@
 // Crash-safe state changes: write a temp file, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old bytes or the new, never a mix.
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -36,6 +37,28 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, mode 
   } catch (err) {
     rmSync(temp, { force: true });
     throw err;
+  }
+  fsyncDir(dirname(target));
+}
+
+/**
+ * The same for bytes that are streamed: `fill` writes the temp file (a path that does not
+ * exist yet) and throws to refuse it; only then is it fsynced and renamed over `target`.
+ * The temp file never outlives the call.
+ */
+export async function writeStreamAtomic(target: string, fill: (temp: string) => Promise<void>): Promise<void> {
+  const temp = tempNameFor(target);
+  try {
+    await fill(temp);
+    const handle = await open(temp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    renameSync(temp, target);
+  } finally {
+    rmSync(temp, { force: true });
   }
   fsyncDir(dirname(target));
 }
