@@ -15,6 +15,7 @@ import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
 import { droppedDocuments } from '../system/young-garbage.js';
 import type { MachineContext } from '../machine/context.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { keptTreeOf, planDelta, type KeptTree } from './delta-plan.js';
 import { stageFromTree } from './stage-from-tree.js';
 import { parseTreeDocument, type CheckedTree } from './tree-document.js';
@@ -78,19 +79,29 @@ async function matches(file: string, expect: { size: number; sha256: string }): 
   return digest.size === expect.size && digest.sha256 === expect.sha256;
 }
 
-/** The verified trees of installed versions: tree.json kept beside a kept manifest, its sha256 checked again. */
-export async function readKeptTrees(layout: Layout, versions: readonly string[]): Promise<KeptTree[]> {
+/**
+ * The verified trees of installed versions: tree.json kept beside a kept manifest, its sha256
+ * checked again. A version without one (installed by a tide that predates trees, or from an
+ * export file) is no source; a damaged one is none either, and is named in a warning.
+ */
+export async function readKeptTrees(layout: Layout, versions: readonly string[], logger: Logger = silentLogger): Promise<KeptTree[]> {
   const kept: KeptTree[] = [];
   for (const version of versions) {
     const dir = layout.artifactsDir(version);
+    let treeFile: string | undefined;
     try {
       const manifest = releaseManifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
       const artifact = treeArtifactOf(manifest);
-      if (manifest.version !== version || !artifact || !(await matches(join(dir, artifact.path), artifact))) continue;
-      const tree = parseTreeDocument(readFileSync(join(dir, artifact.path)), { app: manifest.app, version, maxUnpacked: Number.MAX_SAFE_INTEGER });
+      if (manifest.version !== version || !artifact || !existsSync(join(dir, artifact.path))) continue;
+      treeFile = join(dir, artifact.path);
+      if (!(await matches(treeFile, artifact))) throw new Error(`it is not the ${artifact.size} bytes of sha256 ${artifact.sha256} its manifest names`);
+      const tree = parseTreeDocument(readFileSync(treeFile), { app: manifest.app, version, maxUnpacked: Number.MAX_SAFE_INTEGER });
       kept.push(keptTreeOf(version, layout.versionDir(version), tree));
-    } catch {
-      // No kept tree for this version (an older tide installed it, or its files are damaged): not a source.
+    } catch (err) {
+      // An unreadable kept manifest: simply no source (the version itself is left as it is).
+      if (treeFile === undefined) continue;
+      const why = err instanceof Error ? err.message : String(err);
+      logger.log('warn', { event: 'stage', message: `not staging from ${version}: its kept tree.json is damaged (${why})`, file: treeFile, from: version });
     }
   }
   return kept;
@@ -110,7 +121,7 @@ export async function stageDelta(ctx: MachineContext, manifest: ReleaseManifest,
   // The current version first: on a tie it wins, and its files are the likeliest to be in the page cache.
   const current = readVersionLink(ctx.layout.current);
   const candidates = installed.filter((v) => v !== manifest.version).sort((a, b) => Number(b === current) - Number(a === current));
-  const plan = planDelta(tree, await readKeptTrees(ctx.layout, candidates));
+  const plan = planDelta(tree, await readKeptTrees(ctx.layout, candidates, ctx.logger));
   // The trees' parse (JSON, schema, policy: a few MB per thousand entries) is garbage by now,
   // whether the release stages from a kept version or from its bundle.
   droppedDocuments();

@@ -130,4 +130,27 @@ test('a kept file edited on disk is never reused: its object is fetched instead'
   }
 });
 
+test('a damaged kept tree.json is no source: the update installs from the bundle, names it, and the next one is a delta again', async () => {
+  const host = await createHostFixture();
+  try {
+    const side = releaseSide(host);
+    await release(side, host, '1.0.0', appSource(host, '1.0.0'));
+    await updateJson(host);
+    const keptTree = join(host.stateDir, 'artifacts', '1.0.0', 'tree.json');
+    const bytes = readFileSync(keptTree);
+    writeFileSync(keptTree, bytes.subarray(0, bytes.length >> 1));
+    await release(side, host, '1.1.0', appSource(host, '1.1.0'));
+    const full = await updateJson(host);
+    assert.equal(full.transfers.map((t) => [t.type, t.how]), [['bundle', 'full']]);
+    assert.match(full.stderr, /warn: not staging from 1\.0\.0: its kept tree\.json is damaged \(it is not the \d+ bytes of sha256 [0-9a-f]{64} its manifest names\)/);
+    assert.is(await host.serving(), 'demo 1.1.0');
+    await release(side, host, '1.2.0', appSource(host, '1.2.0'));
+    const delta = await updateJson(host);
+    assert.equal(delta.transfers.map((t) => [t.how, t.from]), [['delta', '1.1.0']]);
+    assert.is(await host.serving(), 'demo 1.2.0');
+  } finally {
+    await host.cleanup();
+  }
+});
+
 test.run();
