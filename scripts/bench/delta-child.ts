@@ -9,7 +9,7 @@ import { parseReleaseManifest } from '../../src/documents/parse-document.js';
 import type { LogEvent, Logger } from '../../src/log/logger.js';
 import { stageRelease } from '../../src/machine/stage-release.js';
 import { createMachineContext } from '../../src/machine/wire-context.js';
-import type { ArtifactTransfer } from '../../src/bundle/delta-staging.js';
+import type { ArtifactTransfer } from '../../src/machine/stage-delta.js';
 
 export interface DeltaJob {
   stateDir: string;

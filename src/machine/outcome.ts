@@ -1,6 +1,6 @@
 // What a transaction ended in, and the exit code the spec gives it.
 import { ExitCode, type ExitCodeValue } from '../errors.js';
-import type { ArtifactTransfer } from '../bundle/delta-staging.js';
+import type { ArtifactTransfer } from './stage-delta.js';
 
 export type OutcomeResult =
   | 'up-to-date'

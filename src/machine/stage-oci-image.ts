@@ -16,7 +16,7 @@ import type { MirrorClient } from '../mirror/mirror-client.js';
 import { fsyncDir, writeFileAtomic } from '../store/atomic.js';
 import type { Layout } from '../store/layout.js';
 import { isTideError } from '../errors.js';
-import type { ArtifactTransfer } from '../bundle/delta-staging.js';
+import type { ArtifactTransfer } from './stage-delta.js';
 import { blobFile, blobsOf, fileHoldsBlob, parseOciIndex, parseOciManifest, type OciBlob } from '../containers/oci-layout.js';
 import { imageArtifactsOf } from '../containers/container-plan.js';
 import { readKeptManifest } from '../containers/image-artifacts.js';

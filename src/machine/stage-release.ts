@@ -21,7 +21,7 @@ import { fsyncDir, fsyncTree, writeFileAtomic } from '../store/atomic.js';
 import type { RunResult } from '../system/process-runner.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
-import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from '../bundle/delta-staging.js';
+import { fetchVerifiedTree, stageDelta, type ArtifactTransfer } from './stage-delta.js';
 import type { CheckedTree } from '../bundle/tree-document.js';
 import { stageOciImage } from './stage-oci-image.js';
 

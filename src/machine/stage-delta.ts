@@ -14,11 +14,11 @@ import type { Layout } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
 import { droppedDocuments } from '../system/young-garbage.js';
-import type { MachineContext } from '../machine/context.js';
+import type { MachineContext } from './context.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { keptTreeOf, planDelta, type KeptTree } from './delta-plan.js';
-import { stageFromTree } from './stage-from-tree.js';
-import { parseTreeDocument, type CheckedTree } from './tree-document.js';
+import { keptTreeOf, planDelta, type KeptTree } from '../bundle/delta-plan.js';
+import { stageFromTree } from '../bundle/stage-from-tree.js';
+import { parseTreeDocument, type CheckedTree } from '../bundle/tree-document.js';
 
 /** SPEC commands.md#tide-update: what one artifact cost this update. */
 export interface ArtifactTransfer {
