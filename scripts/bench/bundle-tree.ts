@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededRandom } from '../lib/seeded-random.js';
 
 export interface TreeSpec {
   /** Bytes of all files together. */
@@ -25,18 +26,6 @@ export interface PackedBundle {
   path: string;
   size: number;
   sha256: string;
-}
-
-/** A small, fast PRNG (mulberry32): the same tree for the same seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const words = ('function return const let await async import export default class extends ' +
@@ -85,7 +74,7 @@ function writeWhole(path: string, bytes: Buffer, mode: number): void {
 
 /** SPEC formats.md#modes-and-owners: write the tree: dirs 0755, files 0644 (one in fifty 0755). */
 export function writeBenchTree(dir: string, spec: TreeSpec, seed = 1): BuiltTree {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const corpus = textCorpus(8 * 1024 * 1024, random);
   const noise = randomBlock(16 * 1024 * 1024, seed);
   const sizes = fileSizes(spec, random);

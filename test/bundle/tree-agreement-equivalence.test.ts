@@ -14,21 +14,10 @@ import { checkTreeEntries, type CheckedTree, type TreeEntry } from '../../src/bu
 import { isTideError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { craftBundles, type CraftedEntry } from './fixtures.js';
+import { seededRandom } from '../../scripts/lib/seeded-random.js';
 
 const CASES = 48;
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-/** A small deterministic generator (mulberry32): the same cases on every run and date. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Node { path: string; type: 'dir' | 'file' | 'symlink'; mode?: number; data?: string; target?: string }
 
@@ -137,7 +126,7 @@ function shuffle(nodes: Node[], next: () => number): Node[] {
 interface Case { what: string; tree: CheckedTree | undefined; bundle: CraftedEntry[] }
 
 function makeCase(seed: number): Case {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const nodes = randomTree(next);
   const tree = dropSomeDirectories(nodes.map((n) => ({ ...n })), next);
   let bundle = dropSomeDirectories(nodes.map((n) => ({ ...n })), next);

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ServiceBehaviour } from '../../scripts/lib/service-app.js';
 import { waitFor, type DemoHost, type JournalLine } from './demo-host.js';
+import { seededRandom } from '../../scripts/lib/seeded-random.js';
 
 const messages = (lines: JournalLine[]) => lines.map((line) => line.message).join('\n');
 
@@ -62,18 +63,6 @@ export const phases: PhaseCase[] = [
   { phase: 'rolling back', hangAt: () => 'rollback-after-flip', behaviour: 'crash', settlesOn: 'old', verifyLogs: { event: 'rollback', message: /rolled back to/ } },
 ];
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One row of the matrix: `version` (new) updated over the current one, cut at the row's point. */
 export async function cutInPhase(host: DemoHost, c: PhaseCase, version: string): Promise<void> {
   const old = (await host.status()).current!;
@@ -100,7 +89,7 @@ export async function cutInPhase(host: DemoHost, c: PhaseCase, version: string):
 
 /** `iterations` update cycles (healthy or broken at random) cut at a random moment; the invariant after each boot. */
 export async function randomCuts(host: DemoHost, iterations: number, seed: number, nextVersion: () => string): Promise<void> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   for (let i = 0; i < iterations; i++) {
     const old = (await host.status()).current!;
     const version = nextVersion();
