@@ -17,7 +17,7 @@ import { extractWhileDownloading } from '../bundle/extract-while-downloading.js'
 import type { BundleTotals } from '../bundle/read-archive.js';
 import { resolveOwner } from '../system/owner.js';
 import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
-import { fsyncDir, fsyncTree, writeFileAtomic } from '../store/atomic.js';
+import { fsyncDir, fsyncTree, syncfsIsDurable, writeFileAtomic } from '../store/atomic.js';
 import type { RunResult } from '../system/process-runner.js';
 import { checkLinkTargets, readVersionLink } from '../store/version-links.js';
 import type { MachineContext } from './context.js';
@@ -210,6 +210,11 @@ async function stageVerified(ctx: MachineContext, manifest: ReleaseManifest, mir
     // Never a version on faith: without syncfs, every file of the tree is fsynced in turn.
     const why = sync.spawnError ?? (sync.stderr.trim().split('\n').pop() || `exit ${sync.code ?? sync.signal}`);
     ctx.logger.log('warn', { event: 'stage', message: `sync -f ${stagingDir} failed (${why}); fsyncing each staged file instead`, version });
+    fsyncTree(stagingDir!);
+  } else if (!syncfsIsDurable(stagingDir!)) {
+    // FUSE: the sync reached the daemon, not its disk. A bundle's files were fsynced as
+    // they were written; a delta's copies were not.
+    ctx.logger.log('debug', { event: 'stage', message: `${stagingDir} is on FUSE, where sync -f does not reach the disk: fsyncing each staged file`, version });
     fsyncTree(stagingDir!);
   }
   const versionDir = ctx.layout.versionDir(version);

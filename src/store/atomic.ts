@@ -1,6 +1,6 @@
 // Crash-safe state changes: write a temp file, fsync it, rename it over the
 // target, fsync the directory. A reader sees the old bytes or the new, never a mix.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, symlinkSync, unlinkSync, writeSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -78,6 +78,23 @@ export function replaceSymlinkAtomic(link: string, target: string): void {
     throw err;
   }
   fsyncDir(dirname(link));
+}
+
+// statfs(2)'s f_type of a FUSE filesystem (linux/magic.h).
+const FUSE_SUPER_MAGIC = 0x65735546;
+
+/**
+ * Does syncfs (`sync -f`) make what was written under `path` durable? On ext4, xfs and
+ * btrfs it does. On FUSE it only hands the dirty pages to the daemon, which is never
+ * asked to sync them (the kernel's FUSE syncfs is a no-op but for virtiofs); only an fsync
+ * of each file is. Unknown counts as no.
+ */
+export function syncfsIsDurable(path: string): boolean {
+  try {
+    return statfsSync(path).type !== FUSE_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
 }
 
 /** fsync every regular file and directory under `root` (the slow way to what `sync -f` does at once). */
