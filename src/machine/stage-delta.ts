@@ -2,14 +2,15 @@
 // tree.json, find the kept version to stage it from, and stage it (stage-from-tree.ts),
 // or say why not, so the caller falls back to the bundle. What each artifact cost is
 // reported per artifact: bytes fetched, bytes reused, and how.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TideError, isTideError } from '../errors.js';
 import { limits } from '../limits.js';
-import { releaseManifestSchema, type ReleaseManifest, type TreeArtifact } from '../documents/schemas.js';
+import type { ReleaseManifest, TreeArtifact } from '../documents/schemas.js';
 import { downloadFromFirstGood } from '../mirror/fetch-from-mirrors.js';
-import { digestFile } from '../store/file-digest.js';
+import { sha256Hex } from '../trust/document-checks.js';
+import { readKeptManifest } from '../containers/image-artifacts.js';
 import type { Layout } from '../store/layout.js';
 import { readVersionLink } from '../store/version-links.js';
 import { resolveOwner } from '../system/owner.js';
@@ -55,10 +56,12 @@ export async function fetchVerifiedTree(ctx: MachineContext, manifest: ReleaseMa
     return undefined;
   }
   const dest = join(ctx.layout.artifactsDir(manifest.version), artifact.path);
+  let bytes = readIfPresent(dest);
   try {
-    if (!(await matches(dest, artifact))) {
+    if (!bytes || !holds(bytes, artifact)) {
       // Not durable: a kept tree.json is hashed again before every use, so a torn one is merely not a source.
       await downloadFromFirstGood(mirrors, path, { size: artifact.size, sha256: artifact.sha256, durable: false }, dest, ctx.client, ctx.logger);
+      bytes = readFileSync(dest);
     }
   } catch (err) {
     if (!isTideError(err) || err.code === 'internal') throw err;
@@ -66,18 +69,24 @@ export async function fetchVerifiedTree(ctx: MachineContext, manifest: ReleaseMa
     return undefined;
   }
   try {
-    return parseTreeDocument(readFileSync(dest), { app: manifest.app, version: manifest.version, maxUnpacked: ctx.config.max_unpacked }, { file: path });
+    return parseTreeDocument(bytes, { app: manifest.app, version: manifest.version, maxUnpacked: ctx.config.max_unpacked }, { file: path });
   } catch (err) {
     rmSync(dest, { force: true });
     throw err;
   }
 }
 
-async function matches(file: string, expect: { size: number; sha256: string }): Promise<boolean> {
-  if (!existsSync(file)) return false;
-  const digest = await digestFile(file);
-  return digest.size === expect.size && digest.sha256 === expect.sha256;
+/** The file's bytes, or undefined when there is no such file. A tree.json is at most 16 MiB: read whole, hashed, parsed. */
+function readIfPresent(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
+
+const holds = (bytes: Buffer, expect: { size: number; sha256: string }): boolean => bytes.length === expect.size && sha256Hex(bytes) === expect.sha256;
 
 /**
  * The verified trees of installed versions: tree.json kept beside a kept manifest, its sha256
@@ -87,19 +96,18 @@ async function matches(file: string, expect: { size: number; sha256: string }): 
 export async function readKeptTrees(layout: Layout, versions: readonly string[], logger: Logger = silentLogger): Promise<KeptTree[]> {
   const kept: KeptTree[] = [];
   for (const version of versions) {
-    const dir = layout.artifactsDir(version);
-    let treeFile: string | undefined;
+    // An unreadable kept manifest: simply no source (the version itself is left as it is).
+    const manifest = readKeptManifest(layout, version);
+    const artifact = manifest && treeArtifactOf(manifest);
+    if (!manifest || !artifact) continue;
+    const treeFile = join(layout.artifactsDir(version), artifact.path);
     try {
-      const manifest = releaseManifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-      const artifact = treeArtifactOf(manifest);
-      if (manifest.version !== version || !artifact || !existsSync(join(dir, artifact.path))) continue;
-      treeFile = join(dir, artifact.path);
-      if (!(await matches(treeFile, artifact))) throw new Error(`it is not the ${artifact.size} bytes of sha256 ${artifact.sha256} its manifest names`);
-      const tree = parseTreeDocument(readFileSync(treeFile), { app: manifest.app, version, maxUnpacked: Number.MAX_SAFE_INTEGER });
+      const bytes = readIfPresent(treeFile);
+      if (!bytes) continue;
+      if (!holds(bytes, artifact)) throw new Error(`it is not the ${artifact.size} bytes of sha256 ${artifact.sha256} its manifest names`);
+      const tree = parseTreeDocument(bytes, { app: manifest.app, version, maxUnpacked: Number.MAX_SAFE_INTEGER });
       kept.push(keptTreeOf(version, layout.versionDir(version), tree));
     } catch (err) {
-      // An unreadable kept manifest: simply no source (the version itself is left as it is).
-      if (treeFile === undefined) continue;
       const why = err instanceof Error ? err.message : String(err);
       logger.log('warn', { event: 'stage', message: `not staging from ${version}: its kept tree.json is damaged (${why})`, file: treeFile, from: version });
     }
