@@ -112,8 +112,3 @@ export function treeDocumentBytes(app: string, version: string, entries: readonl
   };
   return Buffer.from(JSON.stringify(document) + '\n');
 }
-
-/** One line per entry, to compare two trees (the bundle's and tree.json's). */
-export function describeEntry(e: CheckedTreeEntry): string {
-  return `${e.kind} ${e.path} ${e.mode.toString(8)} ${e.size} ${e.linkpath ?? ''} ${e.sha256 ?? ''}`.trimEnd();
-}

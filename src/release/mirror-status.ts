@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode, TideError, type ErrorCode, type ExitCodeValue } from '../errors.js';
 import { limits } from '../limits.js';
 import type { Logger } from '../log/logger.js';
-import { type MirrorClient } from '../mirror/mirror-client.js';
+import type { MirrorClient } from '../mirror/mirror-client.js';
 import { createMirrorClient } from '../mirror/create-mirror-client.js';
 import { mirrorScheme } from '../mirror/mirror-path.js';
 import { parseChannelPointer } from '../documents/parse-document.js';
