@@ -6,14 +6,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { objectPath } from '../../src/bundle/tree-document.js';
 import { syncfsIsDurable } from '../../src/store/atomic.js';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
+import { mountLazyfs } from '../helpers/lazyfs.js';
 import { join } from 'node:path';
 import { writeAppTree } from '../../scripts/lib/service-app.js';
 import { createHostFixture, type HostFixture } from '../helpers/host-fixture.js';
@@ -156,21 +156,6 @@ test('a damaged kept tree.json is no source: the update installs from the bundle
   }
 });
 
-const lazyfs = new URL('../../../scripts/hostlab/lazyfs.py', import.meta.url).pathname;
-
-/** scripts/hostlab/lazyfs.py at `mountpoint`: file data reaches `backing` only when fsynced; SIGKILL is the power cut. */
-async function mountForgetful(backing: string, mountpoint: string): Promise<ChildProcess> {
-  mkdirSync(backing, { recursive: true });
-  mkdirSync(mountpoint, { recursive: true });
-  const daemon = spawn('/usr/bin/python3', [lazyfs, backing, mountpoint], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && spawnSync('mountpoint', ['-q', mountpoint]).status !== 0; i++) {
-    if (daemon.exitCode !== null) throw new Error(`lazyfs.py exited ${daemon.exitCode}`);
-    await delay(50);
-  }
-  if (spawnSync('mountpoint', ['-q', mountpoint]).status !== 0) throw new Error(`lazyfs did not mount ${mountpoint}`);
-  return daemon;
-}
-
 async function powerCut(daemon: ChildProcess, mountpoint: string): Promise<void> {
   const gone = new Promise((resolve) => daemon.once('exit', resolve));
   daemon.kill('SIGKILL');
@@ -181,7 +166,7 @@ async function powerCut(daemon: ChildProcess, mountpoint: string): Promise<void>
 test('a delta is on the disk before it becomes current, also where syncfs does not reach it (FUSE): a power cut after the update loses nothing', async () => {
   const host = await createHostFixture();
   const backing = join(host.dir, 'state-backing');
-  let daemon = await mountForgetful(backing, host.stateDir);
+  let daemon = await mountLazyfs(backing, host.stateDir);
   try {
     assert.equal([syncfsIsDurable(host.stateDir), syncfsIsDurable(host.dir)], [false, true], 'FUSE is told from the disk the test runs on');
     const side = releaseSide(host);
@@ -192,7 +177,7 @@ test('a delta is on the disk before it becomes current, also where syncfs does n
     const { transfers } = await updateJson(host);
     assert.equal(transfers.map((t) => [t.how, t.from]), [['delta', '1.0.0']]);
     await powerCut(daemon, host.stateDir);
-    daemon = await mountForgetful(backing, host.stateDir);
+    daemon = await mountLazyfs(backing, host.stateDir);
     const installed = join(host.stateDir, 'versions', '1.1.0');
     // The kept files copied into 1.1.0 and the fetched ones alike.
     for (const path of ['lib/data.bin', 'web/app.js', 'bin/demo', 'web/index.html']) {

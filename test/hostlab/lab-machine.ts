@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { mountLazyfs } from '../helpers/lazyfs.js';
 
 export const checkoutDir = new URL('../../..', import.meta.url).pathname.replace(/\/$/, '');
 const bootScript = join(checkoutDir, 'scripts', 'hostlab', 'boot.sh');
@@ -163,19 +164,7 @@ export function createLabMachine(opts: LabMachineOptions): LabMachine {
   let lazyDaemons: ChildProcess[] = [];
 
   async function mountLazy(): Promise<void> {
-    for (const { mountpoint, backing } of lazyMounts) {
-      mkdirSync(mountpoint, { recursive: true });
-      mkdirSync(backing, { recursive: true });
-      let said = '';
-      const daemon = spawn('/usr/bin/python3', [join(checkoutDir, 'scripts', 'hostlab', 'lazyfs.py'), backing, mountpoint], { stdio: ['ignore', 'ignore', 'pipe'] });
-      daemon.stderr!.on('data', (d) => (said += d));
-      lazyDaemons.push(daemon);
-      for (let i = 0; i < 100 && spawnSync('mountpoint', ['-q', mountpoint]).status !== 0; i++) {
-        if (daemon.exitCode !== null) throw new Error(`lazyfs.py exited ${daemon.exitCode}: ${said.trim()}`);
-        await delay(50);
-      }
-      if (spawnSync('mountpoint', ['-q', mountpoint]).status !== 0) throw new Error(`lazyfs did not mount ${mountpoint}: ${said.trim()}`);
-    }
+    for (const { mountpoint, backing } of lazyMounts) lazyDaemons.push(await mountLazyfs(backing, mountpoint));
   }
 
   /** After the power is gone: the daemons are dead, their mounts answer ENOTCONN; detach them. */
