@@ -6,7 +6,7 @@
 # systemd-container (the host lab: a Debian root booted with systemd-nspawn), prometheus +
 # prometheus-node-exporter (the rollout controller reads the fleet's textfile metrics;
 # promtool checks the alert rules), chromium (the status page, read headless),
-# python3-fusepy (the host lab's power-loss layer), xfsprogs (delta staging on a filesystem
+# python3-fusepy (the power-loss layer, in the host lab and under a delta update), xfsprogs (delta staging on a filesystem
 # with reflinks, in a loop-mounted image).
 set -eu
 missing=""
